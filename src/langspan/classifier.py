@@ -1,0 +1,119 @@
+"""Spoken-language classifiers: anything with ``labels`` and ``predict(batch) -> probabilities``.
+
+``HFClassifier`` wraps any Hugging Face audio-classification checkpoint whose labels are language codes — by
+default ``facebook/mms-lid-256`` — through ``AutoFeatureExtractor`` + ``AutoModelForAudioClassification``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from .errors import ModelError, UsageError
+
+DEFAULT_MODEL = "facebook/mms-lid-256"
+DEVICES = ("auto", "cpu", "cuda", "mps")
+PRECISIONS = ("fp32", "fp16", "bf16")
+
+
+class Classifier(Protocol):
+    """What the pipeline needs from a language classifier."""
+
+    labels: tuple[str, ...]
+    name: str
+    revision: str | None
+
+    def predict(self, batch: Sequence[np.ndarray]) -> np.ndarray:
+        """Probabilities [B, len(labels)] for B windows of 16 kHz mono float32 (lengths may differ)."""
+        ...
+
+
+class HFClassifier:
+    """A transformers audio-classification checkpoint, run batched under ``torch.inference_mode``."""
+
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        revision: str | None = None,
+        device: str = "auto",
+        precision: str = "fp32",
+    ) -> None:
+        import torch  # imported here so `langspan --help` and the writers stay fast
+
+        if device not in DEVICES:
+            raise UsageError(f"--device must be one of {', '.join(DEVICES)}, got {device!r}")
+        if precision not in PRECISIONS:
+            raise UsageError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        self.name = model
+        self.revision = revision
+        self.device = resolve_device(device)
+        self.dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
+        self.feature_extractor, self.model = _load(model, revision)
+        self.model.to(self.device, dtype=self.dtype).eval()
+        id2label = self.model.config.id2label
+        self.labels = tuple(str(id2label[i]) for i in range(len(id2label)))
+        # Echo the exact weights used: the hub commit when the checkpoint came from the hub cache.
+        self.revision = revision or getattr(self.model.config, "_commit_hash", None)
+        self.sampling_rate = getattr(self.feature_extractor, "sampling_rate", 16_000)
+
+    def predict(self, batch: Sequence[np.ndarray]) -> np.ndarray:
+        import torch
+
+        # padding=True pads to the longest window and returns the attention mask that tells the model (whose
+        # feature extractor uses layer norm) which samples are real — a short last window stays honest.
+        inputs = self.feature_extractor(
+            list(batch), sampling_rate=self.sampling_rate, padding=True, return_attention_mask=True, return_tensors="pt"
+        )
+        values = inputs["input_values"].to(self.device, dtype=self.dtype)
+        mask = inputs["attention_mask"].to(self.device)
+        with torch.inference_mode():
+            logits = self.model(input_values=values, attention_mask=mask).logits
+        return torch.softmax(logits.float(), dim=-1).cpu().numpy()
+
+
+def resolve_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        if torch.backends.mps.is_available():
+            return "mps"
+        return "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda: no CUDA device is available")
+    if device == "mps" and not torch.backends.mps.is_available():
+        raise UsageError("--device mps: no Apple GPU is available")
+    return device
+
+
+def _load(model: str, revision: str | None):
+    from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
+
+    try:
+        feature_extractor = AutoFeatureExtractor.from_pretrained(model, revision=revision)
+        network = AutoModelForAudioClassification.from_pretrained(model, revision=revision)
+    except (OSError, ValueError, KeyError) as error:
+        raise model_error(model, error) from error
+    if not getattr(network.config, "id2label", None):
+        raise ModelError(f"model {model!r} has no id2label: not a language classifier")
+    return feature_extractor, network
+
+
+def model_error(model: str, error: BaseException) -> ModelError:
+    """A one-line ModelError that says how to get the model."""
+    if Path(model).is_dir():
+        return ModelError(f"cannot load model folder {model!r}: {_first_line(error)}")
+    return ModelError(
+        f"cannot load model {model!r}: not a local folder and not in the Hugging Face cache (offline, or no such "
+        f"model). Download it where there is network with `huggingface-cli download {model}`, or pass --model PATH "
+        "to a folder saved with save_pretrained"
+    )
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip() or type(error).__name__
+    return text.splitlines()[0].rstrip(".")

@@ -1,0 +1,245 @@
+"""The ``langspan`` command line: the only place that prints, exits, or draws progress.
+
+stdout carries only machine-readable output (JSON, SRT, …); tables, progress and errors go to stderr.
+Exit codes: 0 success, 1 an input or output failed, 2 usage error, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from . import __version__
+from .classifier import DEFAULT_MODEL, model_error
+from .errors import LangspanError, UsageError
+from .pipeline import DetectOptions, detect, load_classifier
+from .timeline import Timeline
+from .writers import WRITERS, Writer, get_writer, writer_for_path
+
+app = typer.Typer(
+    help="Which language is spoken, when, and on which audio track — for video and podcast files.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+stderr = Console(stderr=True, highlight=False)
+
+ModelOption = Annotated[str, typer.Option("--model", "-m", help="Hugging Face model id or local checkpoint folder.")]
+RevisionOption = Annotated[Optional[str], typer.Option(help="Model revision (branch, tag or commit) on the hub.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"langspan {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """Which language is spoken, when, and on which audio track."""
+    _quiet_transformers()
+
+
+def _quiet_transformers() -> None:
+    # Loading bars and advisory logs from transformers would clutter stderr between our own table and progress.
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
+@app.command("detect")
+def detect_command(
+    inputs: Annotated[list[Path], typer.Argument(help="Media files (any format ffmpeg reads).", show_default=False)],
+    formats: Annotated[
+        Optional[list[str]], typer.Option("--format", "-f", help=f"Output format, repeatable: {', '.join(WRITERS)}.")
+    ] = None,
+    output: Annotated[
+        Optional[Path], typer.Option("--output", "-o", help="Output file for a single input ('-' for stdout).")
+    ] = None,
+    output_dir: Annotated[
+        Optional[Path], typer.Option("--output-dir", "-d", help="Folder for outputs named after each input.")
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace existing output files.")] = False,
+    model: ModelOption = DEFAULT_MODEL,
+    revision: RevisionOption = None,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
+    precision: Annotated[str, typer.Option(help="fp32, fp16 or bf16.")] = "fp32",
+    batch_size: Annotated[int, typer.Option(help="Windows per model call.")] = 8,
+    window: Annotated[float, typer.Option(help="Window length in seconds.")] = 2.0,
+    hop: Annotated[Optional[float], typer.Option(help="Seconds between window starts [default: window].")] = None,
+    min_window: Annotated[float, typer.Option(help="Drop a last window shorter than this (seconds).")] = 0.5,
+    top_k: Annotated[int, typer.Option(help="Alternatives listed per span.")] = 3,
+    streams: Annotated[
+        Optional[list[int]], typer.Option("--stream", help="Audio stream index (ffprobe numbering), repeatable [default: all].")
+    ] = None,
+    include_windows: Annotated[bool, typer.Option(help="Add per-window results to the JSON output.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table or progress on stderr.")] = False,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+) -> None:
+    """Detect the spoken language over time in every audio stream of each input."""
+    with _errors_to_exit(debug):
+        options = DetectOptions(
+            model=model, revision=revision, device=device, precision=precision, batch_size=batch_size,
+            window=window, hop=hop, min_window=min_window, top_k=top_k,
+            streams=tuple(streams) if streams else None, include_windows=include_windows,
+        )  # fmt: skip
+        writers = _writers(formats, output)
+        _check_destination(inputs, writers, output, output_dir)
+        classifier = load_classifier(options)
+    failures = 0
+    for path in inputs:
+        try:
+            with _progress(quiet) as progress:
+                timelines = detect(path, options, classifier=classifier, progress=progress)
+            for writer in writers:
+                _write(timelines, writer, path, output, output_dir, overwrite)
+            if not quiet:
+                _print_table(timelines)
+        except LangspanError as error:
+            failures += 1
+            _report(error, debug)
+        except KeyboardInterrupt:
+            stderr.print("langspan: interrupted")
+            raise typer.Exit(130) from None
+    if failures:
+        raise typer.Exit(1)
+
+
+@app.command("languages")
+def languages_command(
+    model: ModelOption = DEFAULT_MODEL,
+    revision: RevisionOption = None,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+) -> None:
+    """List the model's language labels with their names (tab-separated on stdout)."""
+    from .languages import language_name
+
+    with _errors_to_exit(debug):
+        for label in model_labels(model, revision):
+            typer.echo(f"{label}\t{language_name(label)}")
+
+
+def model_labels(model: str, revision: str | None) -> list[str]:
+    """Labels from the checkpoint's config alone: no weights are loaded."""
+    from transformers import AutoConfig
+
+    try:
+        config = AutoConfig.from_pretrained(model, revision=revision)
+    except (OSError, ValueError) as error:
+        raise model_error(model, error) from None
+    return [str(config.id2label[i]) for i in range(len(config.id2label))]
+
+
+def _writers(formats: list[str] | None, output: Path | None) -> list[Writer]:
+    if formats:
+        return [get_writer(name) for name in dict.fromkeys(formats)]
+    if output is not None and str(output) != "-":
+        return [writer_for_path(output)]
+    return [get_writer("json")]
+
+
+def _check_destination(inputs: list[Path], writers: list[Writer], output: Path | None, output_dir: Path | None) -> None:
+    if output is not None and output_dir is not None:
+        raise UsageError("--output and --output-dir cannot be used together")
+    if output is not None and len(inputs) > 1:
+        raise UsageError("--output takes a single input; use --output-dir for several")
+    if output is not None and len(writers) > 1:
+        raise UsageError("--output takes a single format; use --output-dir for several")
+    if output is None and output_dir is None and len(writers) > 1:
+        raise UsageError("several formats need --output-dir")
+    if output_dir is not None and output_dir.exists() and not output_dir.is_dir():
+        raise UsageError(f"--output-dir {output_dir}: not a directory")
+
+
+def _write(
+    timelines: list[Timeline], writer: Writer, source: Path, output: Path | None, output_dir: Path | None, overwrite: bool
+) -> None:
+    if (output is None and output_dir is None) or str(output) == "-":
+        for timeline in timelines:
+            sys.stdout.write(writer.dumps(timeline))
+        sys.stdout.flush()
+        return
+    targets = [output_path(t, writer, source, output, output_dir, several=len(timelines) > 1) for t in timelines]
+    existing = [str(target) for target in targets if target.exists() and not overwrite]
+    if existing:
+        raise LangspanError(f"{existing[0]}: already exists (pass --overwrite to replace it)")
+    if output_dir is not None:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    for timeline, target in zip(timelines, targets):
+        writer.dump(timeline, target)
+
+
+def output_path(
+    timeline: Timeline, writer: Writer, source: Path, output: Path | None, output_dir: Path | None, several: bool
+) -> Path:
+    """``talk.json``; with several audio streams the stream index goes into the name: ``talk.stream1.json``."""
+    stream = f".stream{timeline.stream}" if several else ""
+    if output is not None:
+        return output.with_name(f"{output.stem}{stream}{output.suffix}")
+    assert output_dir is not None
+    return output_dir / f"{source.stem}{stream}.{writer.extension}"
+
+
+def _print_table(timelines: list[Timeline]) -> None:
+    for timeline in timelines:
+        stream = "" if timeline.stream is None else f" · stream {timeline.stream}"
+        table = Table(title=f"{timeline.source}{stream} · {timeline.duration:.1f} s", title_justify="left")
+        for column in ("start", "end", "language", "name", "confidence"):
+            table.add_column(column, justify="right" if column in ("start", "end", "confidence") else "left")
+        for span in timeline.spans:
+            table.add_row(
+                _clock(span.start), _clock(span.end), span.language, span.name, f"{span.confidence:.0%}"
+            )
+        stderr.print(table)
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(seconds, 60)
+    hours, minutes = divmod(int(minutes), 60)
+    return f"{hours}:{minutes:02d}:{secs:06.3f}" if hours else f"{minutes:02d}:{secs:06.3f}"
+
+
+@contextmanager
+def _progress(quiet: bool):
+    """A progress bar of audio seconds on stderr, only when stderr is a terminal."""
+    if quiet or not stderr.is_terminal:
+        yield None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[done]}"), TimeRemainingColumn())
+    with Progress(*columns, console=stderr, transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def update(label: str, done: float, total: float | None) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(Path(label).name, total=total, done="")
+            bar.update(tasks[label], completed=done, total=total, done=f"{done:.0f}/{total or 0:.0f} s audio")
+
+        yield update
+
+
+@contextmanager
+def _errors_to_exit(debug: bool):
+    try:
+        yield
+    except LangspanError as error:
+        _report(error, debug)
+        raise typer.Exit(2 if isinstance(error, UsageError) else 1) from None
+
+
+def _report(error: LangspanError, debug: bool) -> None:
+    if debug:
+        stderr.print_exception()
+    message = str(error).replace("\n", " ")
+    print(f"langspan: error: {message}", file=sys.stderr)

@@ -1,0 +1,78 @@
+"""Language codes: ISO 639-3 labels of the model ↔ names, 639-1, 639-2/B, 639-2/T and macrolanguages.
+
+The lookups go through ``iso639-lang`` (a maintained copy of the SIL tables); this module only adds the special
+labels langspan itself emits and the container conventions used when tagging tracks.
+"""
+
+from __future__ import annotations
+
+import difflib
+from functools import lru_cache
+
+from iso639 import Lang, iter_langs
+from iso639.exceptions import InvalidLanguageValue
+
+from .errors import UsageError
+
+# Labels langspan emits that are not languages. ``zxx``/``und``/``mul`` are the ISO 639-2 special codes that
+# containers understand; ``nonspeech`` is what a timeline says for windows the speech detector rejected.
+NONSPEECH = "nonspeech"
+UNKNOWN = "und"
+SPECIAL_NAMES = {NONSPEECH: "no speech", UNKNOWN: "unknown", "zxx": "no linguistic content", "mul": "multiple languages"}
+
+
+@lru_cache(maxsize=None)
+def _lang(code: str) -> Lang | None:
+    try:
+        return Lang(code)
+    except InvalidLanguageValue:
+        return None
+
+
+def language_name(code: str) -> str:
+    """English name of an ISO 639 code or special label; the code itself when unknown."""
+    if code in SPECIAL_NAMES:
+        return SPECIAL_NAMES[code]
+    lang = _lang(code)
+    return lang.name if lang else code
+
+
+def to_iso639_3(code: str) -> str:
+    """Normalise a user-given code (639-1 ``de``, 639-2/B ``ger``, 639-3 ``deu``, or a name) to ISO 639-3.
+
+    Raises UsageError with close matches when the code is not a language.
+    """
+    lang = _lang(code.strip().lower()) or _lang(code.strip())
+    if lang is None:
+        raise UsageError(f"unknown language code {code!r}{_suggestions(code)}")
+    return lang.pt3
+
+
+def _suggestions(code: str) -> str:
+    candidates = _all_codes_and_names()
+    close = difflib.get_close_matches(code.lower(), candidates, n=3, cutoff=0.6)
+    return f" (did you mean: {', '.join(close)}?)" if close else ""
+
+
+@lru_cache(maxsize=1)
+def _all_codes_and_names() -> list[str]:
+    return [lang.pt3 for lang in iter_langs()] + [lang.name.lower() for lang in iter_langs()]
+
+
+def container_code(code: str, convention: str) -> str:
+    """Three-letter code a container stores for an ISO 639-3 label.
+
+    ``convention`` is ``"matroska"`` (ISO 639-2/B, ``ger``) or ``"mp4"`` (ISO 639-2/T, ``deu``). Languages without
+    a 639-2 code fall back to their macrolanguage (``cmn`` → ``chi``/``zho``), else ``und``.
+    """
+    if code in ("zxx", "mul", "und"):
+        return code
+    if code == NONSPEECH:
+        return "zxx"
+    lang = _lang(code)
+    if lang is None:
+        return UNKNOWN
+    for candidate in (lang, lang.macro()):
+        if candidate is not None and candidate.pt2b:
+            return candidate.pt2b if convention == "matroska" else candidate.pt2t
+    return UNKNOWN
