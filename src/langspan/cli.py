@@ -75,8 +75,11 @@ def detect_command(
     model: ModelOption = DEFAULT_MODEL,
     revision: RevisionOption = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
-    precision: Annotated[str, typer.Option(help="fp32, fp16 or bf16.")] = "fp32",
-    batch_size: Annotated[int, typer.Option(help="Windows per model call.")] = 8,
+    precision: Annotated[
+        str, typer.Option(help="auto, fp32, int8, fp16 or bf16 (auto: int8 on CPU, fp16 on CUDA).")
+    ] = "auto",
+    batch_size: Annotated[int, typer.Option(help="Windows per model call (32-64 on a GPU).")] = 8,
+    threads: Annotated[Optional[int], typer.Option(help="CPU threads for the model [default: torch's].")] = None,
     window: Annotated[float, typer.Option(help="Window length in seconds.")] = 2.0,
     hop: Annotated[Optional[float], typer.Option(help="Seconds between window starts [default: window].")] = None,
     min_window: Annotated[float, typer.Option(help="Drop a last window shorter than this (seconds).")] = 0.5,
@@ -92,7 +95,7 @@ def detect_command(
     with _errors_to_exit(debug):
         options = DetectOptions(
             model=model, revision=revision, device=device, precision=precision, batch_size=batch_size,
-            window=window, hop=hop, min_window=min_window, top_k=top_k,
+            threads=threads, window=window, hop=hop, min_window=min_window, top_k=top_k,
             streams=tuple(streams) if streams else None, include_windows=include_windows,
         )  # fmt: skip
         writers = _writers(formats, output)

@@ -12,9 +12,13 @@ import numpy as np
 from . import media
 from .classifier import DEFAULT_MODEL, Classifier, HFClassifier
 from .errors import MediaError, UsageError
+from .prefetch import prefetch
 from .segmenter import MergeSegmenter
 from .timeline import Timeline, WindowResult, options_to_dict
 from .windows import Window, WindowSpec, iter_windows
+
+# Decoded chunks (8 s each) read ahead of the model, so ffmpeg decodes while the model works: 32 s, 2 MB.
+PREFETCH_CHUNKS = 4
 
 # (source label, audio seconds done, total seconds or None when the container does not say)
 ProgressCallback = Callable[[str, float, "float | None"], None]
@@ -30,10 +34,12 @@ class DetectOptions:
     """Hub revision (branch, tag or commit) of ``model``."""
     device: str = "auto"
     """auto | cpu | cuda | mps."""
-    precision: str = "fp32"
-    """fp32 | fp16 | bf16 model weights and activations."""
+    precision: str = "auto"
+    """auto | fp32 | int8 | fp16 | bf16; auto = int8 on CPU (≈2-3x faster, ≥ 99% window agreement), fp16 on CUDA."""
     batch_size: int = 8
-    """Windows per model call: batching amortises per-call overhead (≈25% faster on CPU at 8)."""
+    """Windows per model call: batching amortises per-call overhead (≈25% faster on CPU at 8; use 32-64 on a GPU)."""
+    threads: int | None = None
+    """torch CPU threads, set when the model is loaded; None leaves torch's default (one per core)."""
     window: float = 2.0
     """Window length in seconds: ~2 s is where MMS-LID becomes reliable while keeping boundaries sharp."""
     hop: float | None = None
@@ -50,6 +56,8 @@ class DetectOptions:
     def __post_init__(self) -> None:
         if self.batch_size < 1:
             raise UsageError(f"--batch-size must be at least 1, got {self.batch_size}")
+        if self.threads is not None and self.threads < 1:
+            raise UsageError(f"--threads must be at least 1, got {self.threads}")
         if self.top_k < 1:
             raise UsageError(f"--top-k must be at least 1, got {self.top_k}")
         self.window_spec()  # validates window, hop and min_window
@@ -60,7 +68,10 @@ class DetectOptions:
 
 def load_classifier(options: DetectOptions) -> Classifier:
     """Load the model once; pass it to ``detect`` for every input."""
-    return HFClassifier(options.model, revision=options.revision, device=options.device, precision=options.precision)
+    return HFClassifier(
+        options.model, revision=options.revision, device=options.device, precision=options.precision,
+        threads=options.threads,
+    )  # fmt: skip
 
 
 def detect(
@@ -134,7 +145,7 @@ def _timeline(
     progress: ProgressCallback | None,
 ) -> Timeline:
     spec = options.window_spec()
-    counter = _SampleCounter(chunks)
+    counter = _SampleCounter(prefetch(chunks, PREFETCH_CHUNKS))
     results: list[WindowResult] = []
     for batch in _batches(iter_windows(counter, spec), options.batch_size):
         probabilities = classifier.predict([window.samples for window in batch])
@@ -172,8 +183,13 @@ class _SampleCounter:
 
 
 def _batches(windows: Iterable[Window], size: int) -> Iterator[list[Window]]:
+    """Batches of up to ``size`` windows of equal length: a short last window gets a call of its own, so the full
+    windows are never padded to a common length (padding costs model time and needs masking)."""
     batch: list[Window] = []
     for window in windows:
+        if batch and len(window.samples) != len(batch[0].samples):
+            yield batch
+            batch = []
         batch.append(window)
         if len(batch) == size:
             yield batch
