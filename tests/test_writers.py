@@ -72,3 +72,7 @@ def test_dump_is_atomic_and_leaves_nothing_on_failure(tmp_path, monkeypatch):
 def test_dump_into_a_missing_folder_is_an_export_error(tmp_path):
     with pytest.raises(ExportError, match="cannot write"):
         get_writer("srt").dump(make_timeline(), tmp_path / "nope" / "x.srt")
+
+
+def test_speech_share_counts_only_languages():
+    assert make_timeline().speech_share() == pytest.approx({"eng": 8.3456, "deu": 7.6544})
