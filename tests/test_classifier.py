@@ -43,3 +43,55 @@ def test_bad_device_and_precision_are_usage_errors():
         HFClassifier(str(TINY_MODEL), device="tpu")
     with pytest.raises(UsageError, match="--precision"):
         HFClassifier(str(TINY_MODEL), precision="int3")
+
+
+def test_auto_precision_is_int8_on_cpu_with_quantized_linear_layers():
+    classifier = HFClassifier(str(TINY_MODEL), device="cpu", precision="auto")
+    assert classifier.precision == "int8"
+    layer = classifier.model.wav2vec2.encoder.layers[0].feed_forward.intermediate_dense
+    assert "quantized" in type(layer).__module__
+
+
+def test_fp32_stays_available_and_unquantized():
+    import torch
+
+    classifier = HFClassifier(str(TINY_MODEL), device="cpu", precision="fp32")
+    layer = classifier.model.wav2vec2.encoder.layers[0].feed_forward.intermediate_dense
+    assert classifier.precision == "fp32" and isinstance(layer, torch.nn.Linear)
+    assert layer.weight.dtype == torch.float32
+
+
+def test_int8_off_the_cpu_is_a_usage_error():
+    from langspan.classifier import resolve_precision
+
+    with pytest.raises(UsageError, match="int8 runs on the CPU only"):
+        resolve_precision("int8", "cuda")
+    assert resolve_precision("auto", "cuda") == "fp16"
+    assert resolve_precision("auto", "mps") == "fp32"
+    assert resolve_precision("bf16", "cpu") == "bf16"
+
+
+def test_threads_option_sets_torch_threads_only_when_asked():
+    import torch
+
+    before = torch.get_num_threads()
+    HFClassifier(str(TINY_MODEL), device="cpu", precision="fp32")
+    assert torch.get_num_threads() == before
+    try:
+        HFClassifier(str(TINY_MODEL), device="cpu", precision="fp32", threads=1)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+    with pytest.raises(UsageError, match="--threads"):
+        HFClassifier(str(TINY_MODEL), threads=0)
+
+
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("precision", ["auto", "fp16", "bf16"])
+def test_cuda_half_precisions_agree_with_fp32(precision):
+    rng = np.random.default_rng(3)
+    batch = [rng.standard_normal(32_000).astype(np.float32) for _ in range(16)]
+    reference = HFClassifier(str(TINY_MODEL), device="cpu", precision="fp32").predict(batch)
+    gpu = HFClassifier(str(TINY_MODEL), device="cuda", precision=precision)
+    assert gpu.precision in ("fp16", "bf16")
+    assert np.allclose(gpu.predict(batch), reference, atol=2e-2)

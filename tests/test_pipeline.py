@@ -44,10 +44,11 @@ def test_language_changes_become_span_boundaries():
     assert timeline.source == "<array>" and timeline.stream is None
 
 
-def test_windows_are_batched(tiny_classifier):
+def test_windows_are_batched_by_equal_length(tiny_classifier):
     classifier = loudness_classifier()
     detect(np.zeros(16_000 * 21, np.float32), sample_rate=16_000, classifier=classifier, batch_size=4)
-    assert classifier.calls == [4, 4, 3]
+    # Ten full windows in batches of 4, then the 1 s last window alone: full windows are never padded.
+    assert classifier.calls == [4, 4, 2, 1]
 
 
 def test_arrays_at_other_rates_are_resampled():

@@ -162,11 +162,18 @@ def _timeline(
         duration=duration,
         model=classifier.name,
         revision=classifier.revision,
-        options=options_to_dict(options),
+        options=options_to_dict(_as_run(options, classifier)),
         spans=tuple(spans),
         labels=tuple(classifier.labels),
         windows=tuple(results) if options.include_windows else None,
     )
+
+
+def _as_run(options: DetectOptions, classifier: Classifier) -> DetectOptions:
+    """The options as they ran: ``auto`` device and precision replaced by what the classifier resolved them to."""
+    device = getattr(classifier, "device", options.device)
+    precision = getattr(classifier, "precision", options.precision)
+    return replace(options, device=device, precision=precision)
 
 
 class _SampleCounter:
