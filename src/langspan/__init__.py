@@ -5,16 +5,19 @@ Public API::
     import langspan
     timelines = langspan.detect("talk.mp4")               # one Timeline per audio stream
     timelines = langspan.detect(samples, sample_rate=44100)
+    results = langspan.scan("film.mkv")                   # dominant language per audio stream, sparse
 """
 
 from .errors import ExportError, FFmpegNotFound, LangspanError, MediaError, ModelError, UsageError
 from .pipeline import DetectOptions, detect, load_classifier
+from .scan import ScanResult, scan
 from .timeline import Alternative, Span, Timeline
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Alternative",
+    "ScanResult",
     "DetectOptions",
     "ExportError",
     "FFmpegNotFound",
@@ -27,4 +30,5 @@ __all__ = [
     "__version__",
     "detect",
     "load_classifier",
+    "scan",
 ]

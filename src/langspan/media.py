@@ -164,11 +164,13 @@ def _float(value: object) -> float | None:
     return number if np.isfinite(number) and number >= 0 else None
 
 
-def decode_command(url: str, stream_index: int | None, input_args: dict | None = None) -> list[str]:
+def decode_command(
+    url: str, stream_index: int | None, input_args: dict | None = None, output_args: dict | None = None
+) -> list[str]:
     """ffmpeg arguments that write one audio stream to stdout as 16 kHz mono float32."""
     source = ffmpeg.input(url, protocol_whitelist=PROTOCOLS, **(input_args or {}))
     # rematrix_maxval=1 scales the downmix so that in-phase channels cannot clip (ffmpeg's default sums them).
-    output_args = {"format": "f32le", "acodec": "pcm_f32le", "ac": 1, "ar": SAMPLE_RATE, "af": "aresample=rematrix_maxval=1.0"}
+    output_args = {**(output_args or {}), "format": "f32le", "acodec": "pcm_f32le", "ac": 1, "ar": SAMPLE_RATE, "af": "aresample=rematrix_maxval=1.0"}
     if stream_index is not None:
         output_args["map"] = f"0:{stream_index}"
     else:
@@ -181,6 +183,21 @@ def decode(path: str | os.PathLike[str], stream_index: int | None = None) -> Ite
     """Stream one audio stream of a local file as float32 chunks of 16 kHz mono samples."""
     check_readable(path)
     yield from _run_decoder(decode_command(local_url(path), stream_index), label=str(path))
+
+
+def decode_clip(path: str | os.PathLike[str], stream_index: int | None, start: float, seconds: float) -> np.ndarray:
+    """``seconds`` of one audio stream from ``start`` (16 kHz mono float32), without decoding what comes before.
+
+    ``-ss`` before the input makes ffmpeg seek through the container's index (or by bitrate where there is none)
+    and decode only from there: probing a few seconds of an hour-long track costs milliseconds, not a full decode.
+    Empty when ``start`` lies past the end.
+    """
+    check_readable(path)
+    command = decode_command(
+        local_url(path), stream_index, input_args={"ss": f"{start:.3f}"}, output_args={"t": f"{seconds:.3f}"}
+    )
+    chunks = list(_run_decoder(command, label=str(path)))
+    return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
 
 
 def decode_array(samples: np.ndarray, sample_rate: int) -> Iterator[np.ndarray]:

@@ -1,0 +1,92 @@
+import subprocess
+
+import numpy as np
+import pytest
+
+from conftest import MEDIA, ScriptedClassifier, one_hot
+from langspan import media, scan
+from langspan.errors import UsageError
+from langspan.scan import StoppingRule, _confidence, probe_starts
+
+LABELS = ("eng", "deu")
+
+
+def loudness_classifier():
+    return ScriptedClassifier(LABELS, lambda s: one_hot(LABELS, "eng" if np.abs(s).max() > 0.3 else "deu"))
+
+
+def make_track(path, seconds, loud_expression):
+    """A 16 kHz FLAC tone whose amplitude follows ``loud_expression`` (true → loud → 'eng' for the scripted model)."""
+    source = f"aevalsrc=if({loud_expression}\\,0.5\\,0.1)*sin(2*PI*440*t):d={seconds}:s=16000"
+    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", source, str(path)], check=True)
+    return path
+
+
+def test_confidence_is_the_exact_beta_binomial_bound():
+    from collections import Counter
+
+    assert _confidence(Counter(eng=8)) == pytest.approx(511 / 512)
+    assert _confidence(Counter(eng=7, deu=1)) == pytest.approx(1 - 10 / 512)
+    assert _confidence(Counter(eng=14, deu=2, fra=1)) == pytest.approx(1 - (136 + 17 + 1) / 2**17)
+    assert _confidence(Counter(eng=4, deu=4)) == pytest.approx(0.5)
+    assert _confidence(Counter()) == 0.0
+
+
+def test_probes_spread_over_the_whole_track_in_every_prefix():
+    starts = probe_starts(102.0, 2.0, 7)
+    assert starts == [50.0, 25.0, 75.0, 12.5, 62.5, 37.5, 87.5]
+    assert all(0 <= s <= 100.0 for s in probe_starts(102.0, 2.0, 64))
+    assert len(set(probe_starts(102.0, 2.0, 64))) == 64
+
+
+def test_a_clear_track_stops_early_without_decoding_it_all(tmp_path, monkeypatch):
+    track = make_track(tmp_path / "mostly_eng.flac", 120, "gt(t\\,10)")  # 10 s of 'deu', 110 s of 'eng'
+
+    def no_full_decode(*args, **kwargs):
+        raise AssertionError("the sparse scan must not decode the whole stream")
+
+    monkeypatch.setattr(media, "decode", no_full_decode)
+    (result,) = scan(track, classifier=loudness_classifier(), min_probes=8, max_probes=32)
+    assert result.language == "eng" and not result.full_pass
+    assert result.confidence >= 0.99 and result.share > 0.8
+    assert result.windows <= 16 and result.evidence_seconds == pytest.approx(2.0 * result.windows)
+    assert result.evidence_seconds < result.duration / 3
+    assert result.duration == pytest.approx(120, abs=0.1)
+
+
+def test_a_two_language_track_falls_back_to_a_full_pass(tmp_path):
+    track = make_track(tmp_path / "half_half.flac", 80, "lt(mod(t\\,8)\\,4)")  # 4 s eng, 4 s deu, alternating
+    classifier = loudness_classifier()
+    (result,) = scan(track, classifier=classifier, min_probes=8, max_probes=16)
+    assert result.full_pass
+    assert result.windows == 40 and result.evidence_seconds == pytest.approx(80.0)
+    assert dict(result.votes) == {"eng": 20, "deu": 20}
+    assert result.share == pytest.approx(0.5) and result.confidence < 0.99
+    # 16 probes, then all 40 windows: the probes were not wasted silently, they are visible in the call count.
+    assert sum(classifier.calls) == 16 + 40
+
+
+def test_a_short_track_gets_a_full_pass_directly(tiny_classifier):
+    results = scan(MEDIA / "two_tracks.mkv", classifier=tiny_classifier)
+    assert [r.stream for r in results] == [1, 2]
+    for result in results:
+        assert result.full_pass and result.windows == 2
+        assert result.language in tiny_classifier.labels
+        assert result.to_dict()["evidence_seconds"] == pytest.approx(4.0, abs=0.05)
+
+
+def test_bad_rules_and_sources_are_usage_errors():
+    with pytest.raises(UsageError):
+        StoppingRule(confidence=1.0)
+    with pytest.raises(UsageError):
+        StoppingRule(min_probes=10, max_probes=5)
+    with pytest.raises(UsageError, match="use detect"):
+        scan(np.zeros(16000, np.float32))
+
+
+def test_decode_clip_seeks_into_the_stream(tmp_path):
+    track = make_track(tmp_path / "step.flac", 30, "gt(t\\,20)")
+    assert np.abs(media.decode_clip(track, None, 5.0, 2.0)).max() == pytest.approx(0.1, abs=0.01)
+    late = media.decode_clip(track, None, 25.0, 2.0)
+    assert len(late) == 32_000 and np.abs(late).max() == pytest.approx(0.5, abs=0.01)
+    assert len(media.decode_clip(track, None, 40.0, 2.0)) == 0
