@@ -94,3 +94,31 @@ def test_bad_options_and_sources_are_usage_errors():
         detect(np.zeros(10), classifier=loudness_classifier())
     with pytest.raises(UsageError, match="cannot detect languages in a dict"):
         detect({}, classifier=loudness_classifier())
+
+
+def _traced_peak_of_detect(path, classifier) -> int:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        detect(path, classifier=classifier)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_memory_does_not_grow_with_input_length(tmp_path, tiny_classifier):
+    import subprocess
+
+    def tone(seconds):
+        path = tmp_path / f"tone{seconds}.flac"
+        source = f"sine=frequency=300:duration={seconds}:sample_rate=16000"
+        subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", source, str(path)], check=True)
+        return path
+
+    short = _traced_peak_of_detect(tone(60), tiny_classifier)
+    long = _traced_peak_of_detect(tone(480), tiny_classifier)
+    # 420 s more audio is 27 MB of float32 samples: streaming keeps the peak flat; only the per-window results
+    # (a few hundred bytes each) grow with length.
+    assert long - short < 3 * 2**20
+    assert long < 16 * 2**20
