@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from conftest import FIXTURES, TINY_MODEL
+from conftest import FIXTURES, MEDIA, TINY_MODEL
 from langspan.classifier import HFClassifier
 from langspan.errors import ModelError, UsageError
 
@@ -95,3 +95,28 @@ def test_cuda_half_precisions_agree_with_fp32(precision):
     gpu = HFClassifier(str(TINY_MODEL), device="cuda", precision=precision)
     assert gpu.precision in ("fp16", "bf16")
     assert np.allclose(gpu.predict(batch), reference, atol=2e-2)
+
+
+def _windows_of(paths, hop=1.0):
+    from langspan import media
+    from langspan.windows import WindowSpec, iter_windows
+
+    spec = WindowSpec(window=2.0, hop=hop)
+    return [w.samples for path in paths for w in iter_windows(media.decode(path), spec)]
+
+
+def _agreement(model, windows, precision):
+    reference = HFClassifier(str(model), device="cpu", precision="fp32")
+    fast = HFClassifier(str(model), device="cpu", precision=precision)
+    same = [
+        int(np.argmax(a)) == int(np.argmax(b))
+        for start in range(0, len(windows), 8)
+        for a, b in zip(reference.predict(windows[start : start + 8]), fast.predict(windows[start : start + 8]))
+    ]
+    return sum(same) / len(same), len(same)
+
+
+def test_int8_agrees_with_fp32_on_at_least_99_percent_of_windows():
+    windows = _windows_of(sorted(MEDIA.glob("*.*")) and [MEDIA / n for n in ("tone.wav", "chirp.mp3", "stereo48k.flac")])
+    agreement, count = _agreement(TINY_MODEL, windows, "int8")
+    assert count >= 8 and agreement >= 0.99
