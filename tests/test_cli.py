@@ -143,3 +143,17 @@ def test_console_script_and_module_entry_points_exist():
 
     out = subprocess.run([sys.executable, "-m", "langspan", "--help"], capture_output=True, text=True, check=True)
     assert "detect" in out.stdout
+
+
+
+def test_scan_prints_one_json_line_per_stream():
+    result = run("scan", MEDIA / "two_tracks.mkv", *MODEL, "-q")
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["stream"] for line in lines] == [1, 2]
+    assert all(line["language"] in ("eng", "deu", "fra", "spa", "cmn") and line["windows"] == 2 for line in lines)
+
+
+def test_scan_rejects_a_bad_rule_before_loading_the_model():
+    result = run("scan", MEDIA / "tone.wav", "--model", "no-such/model", "--confidence", "2")
+    assert result.exit_code == 2 and "confidence" in result.stderr

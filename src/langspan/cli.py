@@ -120,6 +120,60 @@ def detect_command(
         raise typer.Exit(1)
 
 
+@app.command("scan")
+def scan_command(
+    inputs: Annotated[list[Path], typer.Argument(help="Media files (any format ffmpeg reads).", show_default=False)],
+    model: ModelOption = DEFAULT_MODEL,
+    revision: RevisionOption = None,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
+    precision: Annotated[str, typer.Option(help="auto, fp32, int8, fp16 or bf16.")] = "auto",
+    threads: Annotated[Optional[int], typer.Option(help="CPU threads for the model [default: torch's].")] = None,
+    streams: Annotated[
+        Optional[list[int]], typer.Option("--stream", help="Audio stream index (ffprobe numbering), repeatable [default: all].")
+    ] = None,
+    confidence: Annotated[float, typer.Option(help="Stop once the leading language is this certain.")] = 0.99,
+    min_probes: Annotated[int, typer.Option(help="Probe windows classified before the scan may stop.")] = 8,
+    max_probes: Annotated[int, typer.Option(help="Probe windows before falling back to a full pass.")] = 48,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table on stderr.")] = False,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+) -> None:
+    """Dominant language of each audio stream from a few probe windows (fast; JSON Lines on stdout)."""
+    import json
+
+    from .scan import StoppingRule, scan
+
+    with _errors_to_exit(debug):
+        options = DetectOptions(
+            model=model, revision=revision, device=device, precision=precision, threads=threads,
+            streams=tuple(streams) if streams else None,
+        )  # fmt: skip
+        StoppingRule(confidence, min_probes, max_probes)  # usage errors before the model loads
+        classifier = load_classifier(options)
+    failures = 0
+    for path in inputs:
+        try:
+            results = scan(
+                path, options, confidence=confidence, min_probes=min_probes, max_probes=max_probes,
+                classifier=classifier,
+            )  # fmt: skip
+        except LangspanError as error:
+            failures += 1
+            _report(error, debug)
+            continue
+        for result in results:
+            sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
+            if not quiet:
+                stderr.print(
+                    f"{result.source} · stream {result.stream}: {result.language or '-'} {result.name} "
+                    f"({result.share:.0%} of {result.windows} windows, confidence {result.confidence:.3f}, "
+                    f"{result.evidence_seconds:.0f} s of {result.duration:.0f} s classified"
+                    f"{', full pass' if result.full_pass else ''})"
+                )
+        sys.stdout.flush()
+    if failures:
+        raise typer.Exit(1)
+
+
 @app.command("languages")
 def languages_command(
     model: ModelOption = DEFAULT_MODEL,
