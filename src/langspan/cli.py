@@ -18,10 +18,10 @@ from rich.table import Table
 
 from . import __version__
 from .classifier import DEFAULT_MODEL, model_error
-from .errors import LangspanError, UsageError
+from .errors import ExportError, LangspanError, UsageError
 from .pipeline import DetectOptions, detect, load_classifier
 from .timeline import Timeline
-from .writers import WRITERS, Writer, get_writer, writer_for_path
+from .writers import WRITERS, Writer, check_target, get_writer, writer_for_path
 
 app = typer.Typer(
     help="Which language is spoken, when, and on which audio track — for video and podcast files.",
@@ -61,7 +61,9 @@ def _quiet_transformers() -> None:
 
 @app.command("detect")
 def detect_command(
-    inputs: Annotated[list[Path], typer.Argument(help="Media files (any format ffmpeg reads).", show_default=False)],
+    # Plain strings, not Paths: a Path would fold "http://" into "http:/" and click would pre-check readability
+    # with its own multi-line usage error instead of langspan's one-line message.
+    inputs: Annotated[list[str], typer.Argument(help="Media files (any format ffmpeg reads).", show_default=False)],
     formats: Annotated[
         Optional[list[str]], typer.Option("--format", "-f", help=f"Output format, repeatable: {', '.join(WRITERS)}.")
     ] = None,
@@ -85,6 +87,9 @@ def detect_command(
         Optional[list[int]], typer.Option("--stream", help="Audio stream index (ffprobe numbering), repeatable [default: all].")
     ] = None,
     include_windows: Annotated[bool, typer.Option(help="Add per-window results to the JSON output.")] = False,
+    allow_url: Annotated[
+        bool, typer.Option(help="Also read http(s):// inputs (over http/https only; see SECURITY.md).")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table or progress on stderr.")] = False,
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
 ) -> None:
@@ -93,7 +98,7 @@ def detect_command(
         options = DetectOptions(
             model=model, revision=revision, device=device, precision=precision, batch_size=batch_size,
             window=window, hop=hop, min_window=min_window, top_k=top_k,
-            streams=tuple(streams) if streams else None, include_windows=include_windows,
+            streams=tuple(streams) if streams else None, include_windows=include_windows, allow_url=allow_url,
         )  # fmt: skip
         writers = _writers(formats, output)
         _check_destination(inputs, writers, output, output_dir)
@@ -103,8 +108,7 @@ def detect_command(
         try:
             with _progress(quiet) as progress:
                 timelines = detect(path, options, classifier=classifier, progress=progress)
-            for writer in writers:
-                _write(timelines, writer, path, output, output_dir, overwrite)
+            _write(timelines, writers, Path(path), output, output_dir, overwrite)
             if not quiet:
                 _print_table(timelines)
         except LangspanError as error:
@@ -150,7 +154,7 @@ def _writers(formats: list[str] | None, output: Path | None) -> list[Writer]:
     return [get_writer("json")]
 
 
-def _check_destination(inputs: list[Path], writers: list[Writer], output: Path | None, output_dir: Path | None) -> None:
+def _check_destination(inputs: list[str], writers: list[Writer], output: Path | None, output_dir: Path | None) -> None:
     if output is not None and output_dir is not None:
         raise UsageError("--output and --output-dir cannot be used together")
     if output is not None and len(inputs) > 1:
@@ -164,21 +168,42 @@ def _check_destination(inputs: list[Path], writers: list[Writer], output: Path |
 
 
 def _write(
-    timelines: list[Timeline], writer: Writer, source: Path, output: Path | None, output_dir: Path | None, overwrite: bool
+    timelines: list[Timeline],
+    writers: list[Writer],
+    source: Path,
+    output: Path | None,
+    output_dir: Path | None,
+    overwrite: bool,
 ) -> None:
+    """Every output of one input, or none: all destinations are checked first, and a failed write takes back the
+    files this call already wrote."""
     if (output is None and output_dir is None) or str(output) == "-":
-        for timeline in timelines:
-            sys.stdout.write(writer.dumps(timeline))
+        for writer in writers:
+            for timeline in timelines:
+                sys.stdout.write(writer.dumps(timeline))
         sys.stdout.flush()
         return
-    targets = [output_path(t, writer, source, output, output_dir, several=len(timelines) > 1) for t in timelines]
-    existing = [str(target) for target in targets if target.exists() and not overwrite]
-    if existing:
-        raise LangspanError(f"{existing[0]}: already exists (pass --overwrite to replace it)")
+    jobs = [
+        (writer, timeline, output_path(timeline, writer, source, output, output_dir, several=len(timelines) > 1))
+        for writer in writers
+        for timeline in timelines
+    ]
+    for _, _, target in jobs:
+        check_target(target, overwrite)
     if output_dir is not None:
-        output_dir.mkdir(parents=True, exist_ok=True)
-    for timeline, target in zip(timelines, targets):
-        writer.dump(timeline, target)
+        try:
+            output_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ExportError(f"{output_dir}: cannot create the output folder ({error.strerror or error})") from None
+    written: list[Path] = []
+    try:
+        for writer, timeline, target in jobs:
+            writer.dump(timeline, target)
+            written.append(target)
+    except BaseException:
+        for target in written:
+            target.unlink(missing_ok=True)
+        raise
 
 
 def output_path(

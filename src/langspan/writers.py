@@ -119,11 +119,21 @@ def writer_for_path(path: str | os.PathLike[str]) -> Writer:
     raise UsageError(f"cannot tell the format of {os.fspath(path)!r} from its extension: pass -f")
 
 
+def check_target(path: Path, overwrite: bool = True) -> None:
+    """Refuse, before anything is written, a destination that cannot or must not be replaced by a file."""
+    if path.is_dir():
+        raise ExportError(f"{path}: is a directory")
+    if path.exists() and not path.is_file():
+        # Renaming over /dev/null or a FIFO would replace the device or pipe itself with a plain file.
+        raise ExportError(f"{path}: not a regular file (use -o - for stdout)")
+    if path.exists() and not overwrite:
+        raise ExportError(f"{path}: already exists (pass --overwrite to replace it)")
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write through a temporary file in the same folder and rename it: readers never see half a file."""
     folder = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise ExportError(f"{path}: is a directory")
+    check_target(path)
     try:
         handle = tempfile.NamedTemporaryFile(
             "w", encoding="utf-8", dir=folder, prefix=f".{path.name}.", suffix=".part", delete=False
