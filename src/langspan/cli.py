@@ -6,10 +6,12 @@ Exit codes: 0 success, 1 an input or output failed, 2 usage error, 130 interrupt
 
 from __future__ import annotations
 
+import os
 import sys
-from contextlib import contextmanager
+import traceback
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, NoReturn, Optional
 
 import typer
 from rich.console import Console
@@ -114,9 +116,8 @@ def detect_command(
         except LangspanError as error:
             failures += 1
             _report(error, debug)
-        except KeyboardInterrupt:
-            stderr.print("langspan: interrupted")
-            raise typer.Exit(130) from None
+        except KeyboardInterrupt as interrupt:
+            _exit_interrupted(interrupt)
     if failures:
         raise typer.Exit(1)
 
@@ -261,6 +262,23 @@ def _errors_to_exit(debug: bool):
     except LangspanError as error:
         _report(error, debug)
         raise typer.Exit(2 if isinstance(error, UsageError) else 1) from None
+    except KeyboardInterrupt as interrupt:  # Ctrl-C while the model loads: the same as during detection
+        _exit_interrupted(interrupt)
+
+
+def _exit_interrupted(interrupt: KeyboardInterrupt) -> NoReturn:
+    """Ctrl-C: stop ffmpeg now, say so, and exit 130 without Python's teardown.
+
+    Clearing the frames the interrupt passed through drops the last references to the decoding generators, whose
+    ``finally`` kills and reaps ffmpeg right here. The teardown skipped by ``os._exit`` is torch's, which takes
+    seconds and would make Ctrl-C look ignored; nothing of ours is left for it (outputs are written atomically and
+    removed on failure).
+    """
+    traceback.clear_frames(interrupt.__traceback__)
+    with suppress(OSError):  # stdout may be a pipe whose reader is gone (the same Ctrl-C stopped it)
+        sys.stdout.flush()
+    print("langspan: interrupted", file=sys.stderr, flush=True)
+    os._exit(130)
 
 
 def _report(error: LangspanError, debug: bool) -> None:
