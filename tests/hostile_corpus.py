@@ -9,6 +9,7 @@ its token must never surface in any output.
 
 from __future__ import annotations
 
+import os
 import struct
 import subprocess
 from collections.abc import Callable
@@ -170,6 +171,13 @@ def secret_media_relative(folder: Path) -> str:
     return secret_media(folder).name  # relative names pass the concat demuxer's own "safe" check
 
 
+def undecodable_name(folder: Path) -> str:
+    """A file name that is not UTF-8 (legal on Linux): Python sees its bytes as lone surrogates."""
+    path = os.fsdecode(os.fsencode(folder) + b"/take-\xff\xfe.wav")
+    Path(path).write_bytes(wav_bytes(tone(2.0), RATE))
+    return path
+
+
 def missing(name: str) -> Callable[[Path], str]:
     return lambda folder: str(folder / name)
 
@@ -257,6 +265,7 @@ CASES: list[Case] = [
     Case("colon-in-name", write_wav("take:2.wav", tone(2.0)), Works(2.0, spans=1)),
     Case("leading-dash", write_wav("-i.wav", tone(2.0)), Works(2.0, spans=1)),
     Case("non-ascii-name", write_wav("Ünïcødé 日本語 ☃.wav", tone(2.0)), Works(2.0, spans=1)),
+    Case("non-utf8-name", undecodable_name, Works(2.0, spans=1)),
     Case("protocol-like-local-file", write_wav("concat:tone.wav", tone(2.0)), Works(2.0, spans=1)),
     # inputs that name other files
     Case("hls-to-etc-passwd", text("list.m3u8", hls(passwd)), Refused(HLS_REFUSED)),

@@ -19,11 +19,12 @@ import threading
 from pathlib import Path
 
 import jsonschema
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from hostile_corpus import CASES, SECRET_TOKEN, Case, Refused, hls, secret_media, tone, wav_bytes
-from langspan import media
+from langspan import detect, media
 from langspan.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -324,3 +325,14 @@ def test_protocol_fence_holds_even_if_a_playlist_got_through(server, tmp_path: P
     cause = r"refused: the input tried to open a file: URL, which langspan does not allow"
     assert_refused(result, f"{base}/list.m3u8", cause)
     assert_nothing_leaked(result.stdout, result.stderr)
+
+
+def test_nan_and_inf_in_an_array_at_another_rate() -> None:
+    """The in-memory path (resampled by ffmpeg through a pipe) meets the same broken samples as the NaN WAV."""
+    samples = np.stack([tone(1.5, 44_100), tone(1.5, 44_100)], axis=1).astype(np.float32)
+    samples[::101] = np.nan
+    samples[::103, 1] = np.inf
+    [timeline] = detect(samples, sample_rate=44_100, model=MODEL)
+    assert timeline.duration == pytest.approx(1.5, abs=1 / 16_000)
+    assert [(span.start, span.end) for span in timeline.spans] == [(0.0, 1.5)]
+    assert 0.0 <= timeline.spans[0].confidence <= 1.0

@@ -232,15 +232,15 @@ def _float(value: object) -> float | None:
 
 def decode_command(url: str, stream_index: int | None, input_args: dict | None = None) -> list[str]:
     """ffmpeg arguments that write one audio stream to stdout as 16 kHz mono float32."""
-    source = ffmpeg.input(url, **{"protocol_whitelist": PROTOCOLS, **(input_args or {})})
+    # A plain list rather than ffmpeg-python's graph: that hashes its nodes as UTF-8, so a file name that is not
+    # valid UTF-8 (legal on Linux, a lone surrogate in Python) would crash it.
+    command = [find_ffmpeg().ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error"]
+    for key, value in {"protocol_whitelist": PROTOCOLS, **(input_args or {})}.items():
+        command += [f"-{key}", str(value)]
+    command += ["-i", url, *(["-map", f"0:{stream_index}"] if stream_index is not None else ["-vn"])]
     # rematrix_maxval=1 scales the downmix so that in-phase channels cannot clip (ffmpeg's default sums them).
-    output_args = {"format": "f32le", "acodec": "pcm_f32le", "ac": 1, "ar": SAMPLE_RATE, "af": "aresample=rematrix_maxval=1.0"}
-    if stream_index is not None:
-        output_args["map"] = f"0:{stream_index}"
-    else:
-        output_args["vn"] = None
-    node = source.output("pipe:1", **output_args).global_args("-nostdin", "-hide_banner", "-loglevel", "error")
-    return node.compile(cmd=find_ffmpeg().ffmpeg)
+    command += ["-af", "aresample=rematrix_maxval=1.0", "-f", "f32le", "-acodec", "pcm_f32le", "-ac", "1"]
+    return command + ["-ar", str(SAMPLE_RATE), "pipe:1"]
 
 
 def decode(
@@ -260,7 +260,7 @@ def decode_array(samples: np.ndarray, sample_rate: int) -> Iterator[np.ndarray]:
     if sample_rate == SAMPLE_RATE and channels == 1:
         yield from (samples[i : i + SAMPLE_RATE * CHUNK_SECONDS] for i in range(0, len(samples), SAMPLE_RATE * CHUNK_SECONDS))
         return
-    input_args = {"format": "f32le", "ar": sample_rate, "ac": channels}
+    input_args = {"f": "f32le", "ar": sample_rate, "ac": channels}
     command = decode_command("pipe:0", None, input_args)
     yield from _run_decoder(command, label="<array>", stdin_bytes=np.ascontiguousarray(samples).tobytes())
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +28,7 @@ from .errors import ExportError, UsageError
 from .languages import NONSPEECH, UNKNOWN
 from .timeline import Timeline
 
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 SCHEMA_NAME = "langspan.timeline"
 SCHEMA_VERSION = 1
 
@@ -52,7 +54,17 @@ class JSONWriter(Writer):
     extension = "json"
 
     def iter_lines(self, timeline: Timeline) -> Iterator[str]:
-        yield from json.dumps(timeline_document(timeline), indent=2, ensure_ascii=False).splitlines()
+        text = json.dumps(timeline_document(timeline), indent=2, ensure_ascii=False)
+        # A file name that is not valid UTF-8 reaches Python with lone surrogates (os.fsdecode), which no UTF-8
+        # file or terminal can hold: escaped as \udcff they are valid JSON and read back to the very same name.
+        yield from _lines(LONE_SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text))
+
+
+def _lines(text: str) -> list[str]:
+    # Not str.splitlines(): it also breaks at U+2028, U+0085 and friends, which JSON keeps raw inside strings (a
+    # file name may hold them), and the joined output would then carry a bare newline inside a string.
+    lines = text.split("\n")
+    return lines[:-1] if text.endswith("\n") else lines
 
 
 def timeline_document(timeline: Timeline) -> dict[str, Any]:
@@ -80,12 +92,12 @@ class SRTWriter(Writer):
     extension = "srt"
 
     def iter_lines(self, timeline: Timeline) -> Iterator[str]:
-        subtitles = [
-            srt.Subtitle(index, _delta(span.start), _delta(span.end), cue_text(span))
-            for index, span in enumerate(timeline.spans, start=1)
-            if span.end > span.start  # SRT players reject zero-length cues
-        ]
-        yield from srt.compose(subtitles, reindex=False).splitlines()
+        # SRT players reject zero-length cues: a span shorter than the millisecond SRT counts in is left out, and
+        # the cues are numbered after that, 1, 2, 3, … without gaps.
+        timed = [(_delta(span.start), _delta(span.end), span) for span in timeline.spans]
+        cues = [(start, end, span) for start, end, span in timed if end > start]
+        subtitles = [srt.Subtitle(index, start, end, cue_text(span)) for index, (start, end, span) in enumerate(cues, 1)]
+        yield from _lines(srt.compose(subtitles, reindex=False))
 
 
 def cue_text(span) -> str:
