@@ -184,7 +184,8 @@ def probe(path: str | os.PathLike[str], allow_url: bool = False) -> MediaInfo:
         data = ffmpeg.probe(url, cmd=find_ffmpeg().ffprobe, v="error", **fence)
     except ffmpeg.Error as error:
         tail = _tail(error.stderr)
-        raise MediaError(f"{path}: {_refusal(tail) or f'not a readable media file ({_last_line(tail)})'}", tail) from None
+        cause = _refusal(tail) or f"not a readable media file ({_last_line(tail)})"
+        raise MediaError(f"{path}: {cause}", tail) from None
     except json.JSONDecodeError:
         raise MediaError(f"{path}: ffprobe returned unreadable output") from None
     return _media_info(str(path), data)

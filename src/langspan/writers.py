@@ -96,7 +96,7 @@ class SRTWriter(Writer):
         # the cues are numbered after that, 1, 2, 3, … without gaps.
         timed = [(_delta(span.start), _delta(span.end), span) for span in timeline.spans]
         cues = [(start, end, span) for start, end, span in timed if end > start]
-        subtitles = [srt.Subtitle(index, start, end, cue_text(span)) for index, (start, end, span) in enumerate(cues, 1)]
+        subtitles = [srt.Subtitle(i, start, end, cue_text(span)) for i, (start, end, span) in enumerate(cues, start=1)]
         yield from _lines(srt.compose(subtitles, reindex=False))
 
 
