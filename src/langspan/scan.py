@@ -118,7 +118,7 @@ def scan(
         raise UsageError(f"scan needs a media file path, not a {type(source).__name__}; use detect() for arrays")
     rule = StoppingRule(confidence, min_probes, max_probes)
     options = replace(options or DetectOptions(), **overrides)
-    info = media.probe(source)
+    info = media.probe(source, options.allow_url)
     streams = select_streams(info, options.streams)
     classifier = classifier or load_classifier(options)
     return [_scan_stream(str(source), stream, options, classifier, rule) for stream in streams]
@@ -133,7 +133,11 @@ def _scan_stream(
         return _full_pass(path, stream.index, options, classifier)
     votes: Counter = Counter()
     seconds = 0.0
-    clips = prefetch(_probe_clips(path, stream.index, duration, spec.window, rule.max_probes), options.batch_size)
+    starts = probe_starts(duration, spec.window, rule.max_probes)
+    clips = prefetch(
+        (media.decode_clip(path, stream.index, start, spec.window, options.allow_url) for start in starts),
+        options.batch_size,
+    )
     try:
         for batch in _batched(clips, options.batch_size):
             usable = [clip for clip in batch if len(clip) >= spec.min_samples]
@@ -197,11 +201,6 @@ def _van_der_corput(i: int) -> float:
         i, bit = divmod(i, 2)
         fraction += bit / denominator
     return fraction
-
-
-def _probe_clips(path: str, index: int, duration: float, window: float, count: int) -> Iterator[np.ndarray]:
-    for start in probe_starts(duration, window, count):
-        yield media.decode_clip(path, index, start, window)
 
 
 def _batched(items: Iterator[np.ndarray], size: int) -> Iterator[list[np.ndarray]]:
