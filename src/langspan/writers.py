@@ -54,6 +54,12 @@ class Writer:
     def dumps(self, timeline: Timeline) -> str:
         return "".join(line + "\n" for line in self.iter_lines(timeline))
 
+    def documents(self, timelines: Sequence[Timeline]) -> list[list[Timeline]]:
+        """The timelines of one input that go into each output file: all together, or one per audio stream."""
+        if self.combines_tracks or len(timelines) <= 1:
+            return [list(timelines)]
+        return [[timeline] for timeline in timelines]
+
     def dumps_all(self, timelines: Sequence[Timeline]) -> str:
         """Every timeline of one input as one string: the documents one after another."""
         return "".join(self.dumps(timeline) for timeline in timelines)
