@@ -47,13 +47,15 @@ class HTMLWriter(Writer):
 
 def page_data(timelines: Sequence[Timeline]) -> dict[str, Any]:
     """What the page script draws: tracks of spans, and a legend with each language's share of speech time."""
-    seconds: dict[str, float] = {}
+    seconds: dict[str, float] = {}  # every label, non-speech and unknown included
+    speech: dict[str, float] = {}  # languages only: what the shares are of (as Timeline.speech_share)
     for timeline in timelines:
+        for span in timeline.spans:
+            seconds[span.language] = seconds.get(span.language, 0.0) + span.duration
         for language, duration in timeline.speech_share().items():
-            seconds[language] = seconds.get(language, 0.0) + duration
-    speech = {language: s for language, s in seconds.items() if language != NONSPEECH}
+            speech[language] = speech.get(language, 0.0) + duration
     speech_total = sum(speech.values())
-    order = sorted(seconds, key=lambda language: (language == NONSPEECH, -seconds[language], language))
+    order = sorted(seconds, key=lambda language: (language in SPECIAL_COLOURS, -seconds[language], language))
     colours = language_colours(order)
     sources = list(dict.fromkeys(timeline.source for timeline in timelines))
     return {
@@ -118,7 +120,8 @@ PAGE = """<!DOCTYPE html>
   .track-label { color: #444; font-size: 13px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
   .band { position: relative; height: 34px; background: #f4f4f4; border-radius: 3px; }
   .span { position: absolute; top: 0; bottom: 0; cursor: pointer; box-sizing: border-box;
-          border-right: 1px solid #fff; }
+          border-right: 1px solid #fff; overflow: hidden; white-space: nowrap; padding-left: 5px;
+          font-size: 12px; line-height: 34px; color: #fff; text-shadow: 0 0 2px #000a; }
   .span:hover, .span:focus, .span.pinned { outline: 2px solid #222; outline-offset: -2px; z-index: 1; }
   .span.nonspeech { background-image: repeating-linear-gradient(45deg, transparent 0 4px, #fff8 4px 8px); }
   .axis { position: relative; height: 22px; margin-left: 110px; border-top: 1px solid #999; }
@@ -196,6 +199,7 @@ for (const track of data.tracks) {
     box.style.left = (100 * span.start / total) + "%";
     box.style.width = (100 * (span.end - span.start) / total) + "%";
     box.style.background = data.colours[span.language];
+    if (span.language !== "nonspeech") box.textContent = span.language;  // clipped where the span is narrow
     box.tabIndex = 0;
     box.dataset.language = span.language;
     box.setAttribute("aria-label", span.name + " " + clock(span.start) + " to " + clock(span.end));
@@ -238,7 +242,7 @@ for (const entry of data.legend) {
   swatch.style.background = entry.colour;
   item.appendChild(swatch);
   item.appendChild(element("span", "", entry.name + " (" + entry.language + ")"));
-  const share = entry.share === null ? clock(entry.seconds) : percent(entry.share) + " of speech";
+  const share = entry.share === null ? clock(entry.seconds).replace(/\\.000$/, "") : percent(entry.share) + " of speech";
   item.appendChild(element("span", "share", share));
   legend.appendChild(item);
 }
