@@ -10,20 +10,19 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from conftest import MEDIA, TINY_MODEL
 from langspan import detect, detect_many
 from langspan.batch import MANIFEST_NAME, Batch, find_media, fingerprint
 from langspan.cli import app
-from langspan.pipeline import DetectOptions, load_classifier
+from langspan.pipeline import DetectOptions
 from langspan.writers import get_writer
 
-ROOT = Path(__file__).resolve().parent.parent
-MODEL = str(ROOT / "fixtures" / "tiny-lid")
-MEDIA = ROOT / "fixtures" / "media"
+MODEL = str(TINY_MODEL)
 
 
-@pytest.fixture(scope="module")
-def classifier():
-    return load_classifier(DetectOptions(model=MODEL, device="cpu"))
+@pytest.fixture
+def classifier(tiny_classifier):
+    return tiny_classifier
 
 
 @pytest.fixture

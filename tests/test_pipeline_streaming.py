@@ -4,27 +4,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from conftest import MEDIA, TINY_MODEL
 from langspan.cli import app
-from langspan.pipeline import DetectOptions, detect, load_classifier, segment_incrementally
+from langspan.pipeline import DetectOptions, detect, segment_incrementally
 from langspan.segmenter import MergeSegmenter
 from langspan.timeline import WindowResult
 from langspan.writers import JSONLinesWriter
 
-ROOT = Path(__file__).resolve().parent.parent
-MODEL = str(ROOT / "fixtures" / "tiny-lid")
-CHIRP = ROOT / "fixtures" / "media" / "chirp.mp3"
+MODEL = str(TINY_MODEL)
+CHIRP = MEDIA / "chirp.mp3"
 LABELS = ("eng", "deu")
 
 
-@pytest.fixture(scope="module")
-def classifier():
-    return load_classifier(DetectOptions(model=MODEL, device="cpu"))
+@pytest.fixture
+def classifier(tiny_classifier):
+    return tiny_classifier
 
 
 class CountingClassifier:
@@ -93,7 +92,7 @@ def test_cli_jsonl_on_stdout_is_the_jsonl_writer_output(classifier):
 
 
 def test_cli_reads_stdin_and_writes_to_stdout_with_dash(tmp_path):
-    data = (ROOT / "fixtures" / "media" / "tone.wav").read_bytes()
+    data = (MEDIA / "tone.wav").read_bytes()
     result = CliRunner().invoke(
         app, ["detect", "-", "-o", "-", "-f", "csv", "--model", MODEL, "-q"], input=data
     )
@@ -105,7 +104,7 @@ def test_cli_reads_stdin_and_writes_to_stdout_with_dash(tmp_path):
 
 def test_html_for_a_two_track_file_is_one_page(tmp_path):
     result = CliRunner().invoke(
-        app, ["detect", str(ROOT / "fixtures" / "media" / "two_tracks.mkv"), "-f", "html", "-f", "json",
+        app, ["detect", str(MEDIA / "two_tracks.mkv"), "-f", "html", "-f", "json",
               "-d", str(tmp_path), "--model", MODEL, "-q"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output

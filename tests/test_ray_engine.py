@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from conftest import MEDIA, TINY_MODEL
 from langspan.batch import MANIFEST_NAME, Batch
 from langspan.cli import app
 from langspan.errors import UsageError
@@ -18,9 +19,7 @@ ray = pytest.importorskip("ray", reason="the Ray engine needs the extra: pip ins
 # Ray 2.60's DataContext warns about deprecated fields of its own each time one is created (not our settings).
 pytestmark = pytest.mark.filterwarnings(r"ignore::DeprecationWarning:ray\.data\.context")
 
-ROOT = Path(__file__).resolve().parent.parent
-MODEL = str(ROOT / "fixtures" / "tiny-lid")
-MEDIA = ROOT / "fixtures" / "media"
+MODEL = str(TINY_MODEL)
 # Short windows in ragged batches: several spans per file, and a last batch smaller than the others.
 OPTIONS = ["--model", MODEL, "--window", "0.5", "--batch-size", "3", "-f", "all"]
 

@@ -13,12 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from conftest import MEDIA, ROOT, TINY_MODEL
 from langspan.errors import MediaError
 from langspan.spool import spooled_stdin
 
-ROOT = Path(__file__).resolve().parent.parent
-MODEL = str(ROOT / "fixtures" / "tiny-lid")
-MEDIA = ROOT / "fixtures" / "media"
+MODEL = str(TINY_MODEL)
 
 
 def test_spool_holds_the_bytes_in_a_private_folder_removed_afterwards():

@@ -172,7 +172,9 @@ function details(span) {
   const rows = [["language", span.name + " (" + span.language + ")"], ["start", clock(span.start)],
                 ["end", clock(span.end)], ["duration", (span.end - span.start).toFixed(3) + " s"],
                 ["confidence", percent(span.confidence)]];
-  for (const alt of span.alternatives) rows.push(["alternative", alt.name + " (" + alt.language + ") " + percent(alt.probability)]);
+  for (const alt of span.alternatives) {
+    rows.push(["alternative", alt.name + " (" + alt.language + ") " + percent(alt.probability)]);
+  }
   for (const [key, value] of rows) {
     const row = table.insertRow();
     row.insertCell().textContent = key;
@@ -242,7 +244,9 @@ for (const entry of data.legend) {
   swatch.style.background = entry.colour;
   item.appendChild(swatch);
   item.appendChild(element("span", "", entry.name + " (" + entry.language + ")"));
-  const share = entry.share === null ? clock(entry.seconds).replace(/\\.000$/, "") : percent(entry.share) + " of speech";
+  const share = entry.share === null
+    ? clock(entry.seconds).replace(/\\.000$/, "")
+    : percent(entry.share) + " of speech";
   item.appendChild(element("span", "share", share));
   legend.appendChild(item);
 }
