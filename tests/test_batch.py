@@ -58,6 +58,12 @@ def test_find_media_by_extension_hidden_and_depth(library):
     assert [job.stem.as_posix() for job in deep] == ["season 1/broken", "season 1/chirp", "season 1/two tracks", "tone"]
 
 
+def test_a_symlink_loop_is_scanned_once(library):
+    (library / "season 1" / "loop").symlink_to(library)
+    found = [job.path.relative_to(library).as_posix() for job in find_media([library], recursive=True)]
+    assert found == ["season 1/broken.mp4", "season 1/chirp.mp3", "season 1/two tracks.MKV", "tone.wav"]
+
+
 def test_same_stem_keeps_the_extension_and_output_dir_is_not_scanned(tmp_path):
     shutil.copy(MEDIA / "tone.wav", tmp_path / "a.wav")
     shutil.copy(MEDIA / "chirp.mp3", tmp_path / "a.mp3")
