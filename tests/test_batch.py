@@ -151,10 +151,12 @@ def test_batch_outputs_equal_single_file_outputs(library, tmp_path, classifier):
     assert (out / "chirp.json").exists()
 
 
-def test_folder_inputs_need_output_dir_and_no_stdin():
-    assert run("fixtures/media")[0] == 2
-    assert run("fixtures/media", "-", "-d", "x")[0] == 2
-    assert run("fixtures/media", "-o", "x.json")[0] == 2
+def test_a_folder_without_output_dir_is_not_a_batch_and_stdin_is_not_part_of_one(tmp_path):
+    code, stdout, stderr = run(str(MEDIA))
+    assert (code, stdout) == (1, "") and "is a directory, not a media file" in stderr
+    assert run(str(MEDIA), "-", "-d", str(tmp_path))[0] == 2
+    assert run(str(MEDIA), "--engine", "ray")[0] == 2  # a Ray batch needs --output-dir too
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_detect_many_without_output_dir_yields_timelines(library, classifier):

@@ -253,7 +253,6 @@ class Batch:
         # Appended and flushed per file, so an interrupted batch still knows what it finished.
         _make_folder(self.manifest_path.parent)
         try:
-            self.manifest_path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.manifest_path, "a", encoding="utf-8") as manifest:
                 manifest.write(json.dumps(record, ensure_ascii=False) + "\n")
         except OSError as error:

@@ -81,7 +81,7 @@ def detect_command(
     inputs: Annotated[
         list[str],
         typer.Argument(
-            help="Media files (any format ffmpeg reads), '-' for standard input, or folders (batch mode).",
+            help="Media files (any format ffmpeg reads), '-' for standard input, or folders (batch mode, with -d).",
             show_default=False,
         ),
     ],
@@ -134,7 +134,8 @@ def detect_command(
         )  # fmt: skip
         writers = _writers(formats, output)
         ray_settings = ray_settings_for(engine, ray_address, ray_actors, ray_gpus)
-        if engine == "ray" or any(Path(path).is_dir() for path in inputs):
+        # A folder with --output-dir is a batch; without it, a folder is just not a media file (an error per input).
+        if engine == "ray" or (output_dir is not None and any(Path(path).is_dir() for path in inputs)):
             check_batch(inputs, output, output_dir)
             batch = Batch(inputs, options, output_dir=output_dir, formats=[w.name for w in writers],
                           recursive=recursive, overwrite=overwrite)  # fmt: skip

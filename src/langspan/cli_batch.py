@@ -36,7 +36,7 @@ def check_batch(inputs: list[str], output: Path | None, output_dir: Path | None)
     if any("://" in path for path in inputs):
         raise UsageError("URLs cannot be part of a folder batch: pass local files and folders")
     if output is not None or output_dir is None:
-        raise UsageError("folder inputs and --engine ray write one file per input: pass --output-dir")
+        raise UsageError("--engine ray writes one file per input: pass --output-dir")
 
 
 def run_batch(batch: Batch, engine: str, ray_settings: Any, quiet: bool, console: Console) -> int:

@@ -197,9 +197,11 @@ class RTTMWriter(Writer):
     def iter_lines(self, timeline: Timeline) -> Iterator[str]:
         uri = rttm_uri(timeline.source)
         for span in timeline.spans:
-            if span.language == NONSPEECH or span.end <= span.start:
-                continue
-            yield f"SPEAKER {uri} 1 {span.start:.3f} {span.duration:.3f} <NA> <NA> {span.language} <NA> <NA>"
+            if span.language == NONSPEECH or _milliseconds(span.end) <= _milliseconds(span.start):
+                continue  # a turn shorter than the millisecond RTTM counts in would read as zero length
+            name = "_".join(span.language.split())  # labels of other checkpoints may hold spaces
+            start, end = _milliseconds(span.start), _milliseconds(span.end)
+            yield f"SPEAKER {uri} 1 {start / 1000:.3f} {(end - start) / 1000:.3f} <NA> <NA> {name} <NA> <NA>"
 
 
 def rttm_uri(source: str) -> str:

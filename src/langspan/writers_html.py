@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import html
-import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from .languages import NONSPEECH, UNKNOWN, language_name
 from .timeline import Timeline
-from .writers import Writer
+from .writers import LONE_SURROGATE, Writer, json_text
 
 # Colour-blind-friendly first (Okabe–Ito, then Tableau 10): the languages with the most speech get the clearest
 # colours; a page with more languages than this falls back to hues derived from the code, stable across pages.
@@ -39,10 +38,10 @@ class HTMLWriter(Writer):
 
     def dumps_all(self, timelines: Sequence[Timeline]) -> str:
         data = page_data(timelines)
-        payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
         # "<" escaped so no string in the data (a file name, say) can close the script element early.
-        payload = payload.replace("<", "\\u003c")
-        return PAGE.replace("__TITLE__", html.escape(data["title"])).replace("__DATA__", payload)
+        payload = json_text(data).replace("<", "\\u003c")
+        title = html.escape(LONE_SURROGATE.sub("\ufffd", data["title"]))  # an undecodable file name stays writable
+        return PAGE.replace("__TITLE__", title).replace("__DATA__", payload)
 
 
 def page_data(timelines: Sequence[Timeline]) -> dict[str, Any]:
