@@ -145,25 +145,42 @@ def _timeline(
     spec = options.window_spec()
     counter = _SampleCounter(chunks)
     results: list[WindowResult] = []
-
-    def classified() -> Iterator[WindowResult]:
-        for batch in window_batches(counter, options):
-            probabilities = classifier.predict([window.samples for window in batch])
-            for window, p in zip(batch, probabilities):
-                results.append(WindowResult(window.tile_start, window.tile_end, p))
-                yield results[-1]
-            if progress:
-                progress(label, spec.seconds(batch[-1].end_sample), expected_seconds)
-
     spans: list[Span] = []
-    for span in segment_incrementally(make_segmenter(options), classified(), classifier.labels):
-        spans.append(span)
-        if on_span:
-            on_span(label, stream, span)
+    try:
+        classified = _classified(counter, options, classifier, results, label, expected_seconds, progress)
+        for span in segment_incrementally(make_segmenter(options), classified, classifier.labels):
+            spans.append(span)
+            if on_span:
+                on_span(label, stream, span)
+    finally:
+        # Interrupted or failed: ffmpeg is stopped here and now, not whenever the last reference to it goes.
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
     duration = spec.seconds(counter.samples)
     if progress:
         progress(label, duration, duration)
     return build_timeline(label, stream, duration, results, options, classifier, spans)
+
+
+def _classified(
+    chunks: Iterable[np.ndarray],
+    options: DetectOptions,
+    classifier: Classifier,
+    results: list[WindowResult],
+    label: str,
+    expected_seconds: float | None,
+    progress: ProgressCallback | None,
+) -> Iterator[WindowResult]:
+    """Window results as the classifier delivers them, each also appended to ``results``."""
+    spec = options.window_spec()
+    for batch in window_batches(chunks, options):
+        probabilities = classifier.predict([window.samples for window in batch])
+        for window, p in zip(batch, probabilities):
+            results.append(WindowResult(window.tile_start, window.tile_end, p))
+            yield results[-1]
+        if progress:
+            progress(label, spec.seconds(batch[-1].end_sample), expected_seconds)
 
 
 def window_batches(chunks: Iterable[np.ndarray], options: DetectOptions) -> Iterator[list[Window]]:
