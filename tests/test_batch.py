@@ -5,12 +5,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from conftest import MEDIA, TINY_MODEL
+import langspan
 from langspan import detect, detect_many
 from langspan.batch import MANIFEST_NAME, Batch, find_media, fingerprint
 from langspan.cli import app
@@ -185,3 +190,25 @@ def test_a_torn_manifest_line_is_ignored(library, tmp_path, classifier):
         handle.write('{"file": "half a rec')
     again = list(detect_many([library / "tone.wav"], model=MODEL, output_dir=out))
     assert [r.status for r in again] == ["skipped"]
+
+
+def test_ctrl_c_keeps_finished_files_in_the_manifest_and_leaves_no_partial_output(tmp_path):
+    library, out = tmp_path / "library", tmp_path / "out"
+    library.mkdir()
+    shutil.copy(MEDIA / "tone.wav", library / "a.wav")
+    # An hour of silence keeps the tiny model busy long enough for the signal to land mid-file.
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono", "-t", "3600",
+                    "-c:a", "flac", str(library / "b.flac")], check=True)  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(Path(langspan.__file__).parent.parent), "HF_HUB_OFFLINE": "1"}
+    command = [sys.executable, "-m", "langspan", "detect", str(library), "-d", str(out), "--model", MODEL, "-q"]
+    process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not (out / MANIFEST_NAME).exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)  # well into b.flac
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr.decode()
+    assert "run again to resume" in stderr.decode()
+    assert [(Path(r["file"]).name, r["status"]) for r in manifest(out)] == [("a.wav", "ok")]
+    assert sorted(p.name for p in out.iterdir()) == ["a.json", MANIFEST_NAME]  # nothing of b, not even a .part

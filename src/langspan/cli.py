@@ -140,12 +140,12 @@ def detect_command(
             batch = Batch(inputs, options, output_dir=output_dir, formats=[w.name for w in writers],
                           recursive=recursive, overwrite=overwrite)  # fmt: skip
     if batch is not None:
-        try:
-            with _sigterm_as_interrupt(), _errors_to_exit(debug):
+        with _sigterm_as_interrupt(), _errors_to_exit(debug):  # Ctrl-C: exit 130 there, after this hint
+            try:
                 failed = run_batch(batch, engine, ray_settings, quiet, stderr)
-        except KeyboardInterrupt as interrupt:
-            print("langspan: finished files are in the manifest; run again to resume", file=sys.stderr)
-            _exit_interrupted(interrupt)
+            except KeyboardInterrupt:
+                print("langspan: finished files are in the manifest; run again to resume", file=sys.stderr)
+                raise
         if failed:
             raise typer.Exit(1)
         return

@@ -44,12 +44,16 @@ def run_batch(batch: Batch, engine: str, ray_settings: Any, quiet: bool, console
     counts = {OK: 0, SKIPPED: 0, FAILED: 0}
     audio = 0.0
     with _batch_progress(quiet, len(batch.jobs), console) as (on_file, on_audio):
-        for result in batch.run(engine, progress=on_audio, ray_options=ray_settings):
-            counts[result.status] += 1
-            audio += result.audio_seconds
-            on_file(result, audio)
-            if result.status == FAILED:
-                print(f"langspan: error: {result.error}", file=sys.stderr)
+        results = batch.run(engine, progress=on_audio, ray_options=ray_settings)
+        try:
+            for result in results:
+                counts[result.status] += 1
+                audio += result.audio_seconds
+                on_file(result, audio)
+                if result.status == FAILED:
+                    print(f"langspan: error: {result.error}", file=sys.stderr)
+        finally:
+            results.close()  # interrupted: stop the engine now (ffmpeg, or the Ray instance we started)
     if not quiet:
         print(
             f"langspan: {len(batch.jobs)} files: {counts[OK]} done, {counts[SKIPPED]} up to date, "
