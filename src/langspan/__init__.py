@@ -6,8 +6,11 @@ Public API::
     timelines = langspan.detect("talk.mp4")               # one Timeline per audio stream
     timelines = langspan.detect(samples, sample_rate=44100)
     results = langspan.scan("film.mkv")                   # dominant language per audio stream, sparse
+    for result in langspan.detect_many(["talks/"], output_dir="out", formats=["json", "srt"]):
+        print(result.path, result.status)                # ok | skipped (up to date) | failed
 """
 
+from .batch import FileResult, detect_many
 from .errors import ExportError, FFmpegNotFound, LangspanError, MediaError, ModelError, UsageError
 from .pipeline import DetectOptions, detect, load_classifier
 from .scan import ScanResult, scan
@@ -21,6 +24,7 @@ __all__ = [
     "DetectOptions",
     "ExportError",
     "FFmpegNotFound",
+    "FileResult",
     "LangspanError",
     "MediaError",
     "ModelError",
@@ -29,6 +33,7 @@ __all__ = [
     "UsageError",
     "__version__",
     "detect",
+    "detect_many",
     "load_classifier",
     "scan",
 ]
