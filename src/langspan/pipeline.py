@@ -234,18 +234,11 @@ def build_timeline(
         duration=duration,
         model=classifier.name,
         revision=classifier.revision,
-        options=options_to_dict(_as_run(options, classifier)),
+        options=options_to_dict(options),
         spans=tuple(spans),
         labels=tuple(classifier.labels),
         windows=tuple(results) if options.include_windows else None,
     )
-
-
-def _as_run(options: DetectOptions, classifier: Classifier) -> DetectOptions:
-    """The options as they ran: ``auto`` device and precision replaced by what the classifier resolved them to."""
-    device = getattr(classifier, "device", options.device)
-    precision = getattr(classifier, "precision", options.precision)
-    return replace(options, device=device, precision=precision)
 
 
 class _SampleCounter:
