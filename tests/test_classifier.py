@@ -117,6 +117,6 @@ def _agreement(model, windows, precision):
 
 
 def test_int8_agrees_with_fp32_on_at_least_99_percent_of_windows():
-    windows = _windows_of(sorted(MEDIA.glob("*.*")) and [MEDIA / n for n in ("tone.wav", "chirp.mp3", "stereo48k.flac")])
+    windows = _windows_of([MEDIA / name for name in ("tone.wav", "chirp.mp3", "stereo48k.flac")])
     agreement, count = _agreement(TINY_MODEL, windows, "int8")
     assert count >= 8 and agreement >= 0.99
