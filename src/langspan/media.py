@@ -113,18 +113,25 @@ def check_readable(path: str | os.PathLike[str]) -> Path:
 
 def probe(path: str | os.PathLike[str]) -> MediaInfo:
     """Streams and duration of a local media file."""
+    return media_info(str(path), probe_raw(path))
+
+
+def probe_raw(path: str | os.PathLike[str]) -> dict:
+    """ffprobe's whole JSON description of a local file: ``format``, every ``streams`` entry and ``chapters``."""
     check_readable(path)
     try:
-        data = ffmpeg.probe(local_url(path), cmd=find_ffmpeg().ffprobe, v="error", protocol_whitelist=PROTOCOLS)
+        return ffmpeg.probe(
+            local_url(path), cmd=find_ffmpeg().ffprobe, v="error", protocol_whitelist=PROTOCOLS, show_chapters=None
+        )
     except ffmpeg.Error as error:
         tail = _tail(error.stderr)
         raise MediaError(f"{path}: not a readable media file ({_last_line(tail)})", tail) from None
     except json.JSONDecodeError:
         raise MediaError(f"{path}: ffprobe returned unreadable output") from None
-    return _media_info(str(path), data)
 
 
-def _media_info(path: str, data: dict) -> MediaInfo:
+def media_info(path: str, data: dict) -> MediaInfo:
+    """The MediaInfo of ffprobe JSON from ``probe_raw``."""
     fmt = data.get("format", {})
     streams = data.get("streams", [])
     audio = tuple(_audio_stream(s, _float(fmt.get("duration"))) for s in streams if s.get("codec_type") == "audio")
@@ -134,7 +141,7 @@ def _media_info(path: str, data: dict) -> MediaInfo:
 
 def _audio_stream(stream: dict, container_duration: float | None) -> AudioStream:
     tags = {key.lower(): value for key, value in stream.get("tags", {}).items()}
-    duration = _float(stream.get("duration")) or _matroska_duration(tags.get("duration")) or container_duration
+    duration = stream_duration(stream) or container_duration
     return AudioStream(
         index=int(stream["index"]),
         codec=stream.get("codec_name", "unknown"),
@@ -143,6 +150,12 @@ def _audio_stream(stream: dict, container_duration: float | None) -> AudioStream
         duration=duration,
         language=tags.get("language"),
     )
+
+
+def stream_duration(stream: dict) -> float | None:
+    """A stream's own duration in seconds from its ffprobe entry (Matroska keeps it in a tag), or None."""
+    tags = {key.lower(): value for key, value in stream.get("tags", {}).items()}
+    return _float(stream.get("duration")) or _matroska_duration(tags.get("duration"))
 
 
 def _matroska_duration(value: str | None) -> float | None:
@@ -251,6 +264,12 @@ def _read_samples(stdout) -> Iterator[np.ndarray]:
         remainder = data[usable:]
         if usable:
             yield np.frombuffer(data[:usable], dtype="<f4").astype(np.float32)
+
+
+def tool_error(message: str, stderr: bytes | None) -> MediaError:
+    """A MediaError ``message (last line of stderr)`` that carries the stderr tail, for any ffmpeg-family tool."""
+    tail = _tail(stderr)
+    return MediaError(f"{message} ({_last_line(tail)})", tail)
 
 
 def _tail(stderr: bytes | None) -> str:
