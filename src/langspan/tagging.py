@@ -5,7 +5,7 @@ spans in a real language (``nonspeech`` and ``und`` spans are neither evidence f
 
 * it holds at least ``MAJORITY_SHARE`` of that speech → that language;
 * speech, but no language that clear → ``mul`` (several languages);
-* no speech at all → ``zxx``; speech only in ``und`` spans → ``und``.
+* no speech at all → ``zxx``; speech only in ``und`` spans, or no spans at all → ``und``.
 
 Its confidence is the duration-weighted mean confidence of the spans behind the decision; below the
 ``min_confidence`` option the stream's tag is left alone and the report says ``und``.
@@ -236,10 +236,10 @@ def track_language(timeline: Timeline) -> TrackLanguage:
     speech = {language: s for language, s in seconds.items() if language not in (NONSPEECH, UNKNOWN) and s > 0}
     total = sum(speech.values())
     if total == 0:
-        if seconds.get(UNKNOWN):
-            return TrackLanguage(UNKNOWN, 0.0, 0.0, seconds[UNKNOWN])
         silence = seconds.get(NONSPEECH, 0.0)
-        return TrackLanguage(NO_SPEECH, weighted.get(NONSPEECH, 0.0) / silence if silence else 1.0, 0.0, silence)
+        if seconds.get(UNKNOWN) or not silence:  # speech in no clear language, or no evidence at all
+            return TrackLanguage(UNKNOWN, 0.0, 0.0, seconds.get(UNKNOWN, 0.0))
+        return TrackLanguage(NO_SPEECH, weighted[NONSPEECH] / silence, 0.0, silence)
     best = min(speech, key=lambda language: (-speech[language], language))  # ties: alphabetical, deterministic
     if speech[best] / total < MAJORITY_SHARE:
         confidence = sum(weighted[language] for language in speech) / total
