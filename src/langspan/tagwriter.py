@@ -47,7 +47,7 @@ MUXERS = {
     "mp4": {".mp4": "mp4", ".m4v": "mp4", ".m4a": "ipod", ".m4b": "ipod", ".3gp": "3gp", ".3g2": "3g2"},
 }
 # Tags a muxer writes for itself: they describe the writing, not the content.
-MUXER_FORMAT_TAGS = {"encoder", "major_brand", "minor_version", "compatible_brands"}
+MUXER_FORMAT_TAGS = {"encoder", "minor_version", "compatible_brands"}
 # Longest frame of a common audio codec (Opus packs up to 120 ms): stream durations are compared to this, or to
 # one video frame. Chapters are stored in milliseconds (MP4) or nanoseconds (Matroska) and must not move.
 AUDIO_FRAME_SECONDS = 0.12
