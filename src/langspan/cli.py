@@ -138,7 +138,7 @@ def tag_command(
     ] = False,
     force: Annotated[bool, typer.Option(help="Also retag streams that already carry a language tag.")] = False,
     streams: Annotated[
-        Optional[list[int]], typer.Option("--stream", help="Audio stream index (ffprobe numbering), repeatable [default: all].")
+        Optional[list[int]], typer.Option("--stream", help="Audio stream index (ffprobe numbering), repeatable \\[default: all].")
     ] = None,
     min_confidence: Annotated[
         float, typer.Option(help="Leave the tag alone (report und) below this track confidence.")
