@@ -180,7 +180,8 @@ def _float(value: object) -> float | None:
 def decode_command(url: str, stream_index: int | None, input_args: dict | None = None) -> list[str]:
     """ffmpeg arguments that write one audio stream to stdout as 16 kHz mono float32."""
     source = ffmpeg.input(url, protocol_whitelist=PROTOCOLS, **(input_args or {}))
-    output_args = {"format": "f32le", "acodec": "pcm_f32le", "ac": 1, "ar": SAMPLE_RATE}
+    # rematrix_maxval=1 scales the downmix so that in-phase channels cannot clip (ffmpeg's default sums them).
+    output_args = {"format": "f32le", "acodec": "pcm_f32le", "ac": 1, "ar": SAMPLE_RATE, "af": "aresample=rematrix_maxval=1.0"}
     if stream_index is not None:
         output_args["map"] = f"0:{stream_index}"
     else:

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .languages import language_name
+from .languages import NONSPEECH, UNKNOWN, language_name
 
 # Output times are rounded to milliseconds: finer precision is noise at 20 ms model frames.
 TIME_DECIMALS = 3
@@ -100,11 +100,9 @@ class Timeline:
         """Seconds of each language, leaving out non-speech and unknown spans."""
         totals: dict[str, float] = {}
         for span in self.spans:
-            totals[span.language] = totals.get(span.language, 0.0) + span.duration
+            if span.language not in (NONSPEECH, UNKNOWN):
+                totals[span.language] = totals.get(span.language, 0.0) + span.duration
         return totals
-
-    def options_dict(self) -> dict[str, Any]:
-        return dict(self.options)
 
 
 def options_to_dict(options: Any) -> dict[str, Any]:
