@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from conftest import ScriptedClassifier
 
 SAMPLE_RATE = 16_000
 # The two audio tracks are tones the scripted classifier tells apart: low → German, high → French.
@@ -94,28 +95,21 @@ def folder_listing(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
 
 
-class ToneClassifier:
+TONE_LABELS = ("eng", "deu", "fra", "spa")
+
+
+def tone_classifier() -> ScriptedClassifier:
     """A scripted classifier: windows whose strongest frequency is low are German, others French.
 
     The second choice is always the other one of the two, so restricting the labels (``--languages``) flips the
     answer in a predictable way.
     """
 
-    labels = ("eng", "deu", "fra", "spa")
-    name = "tone-classifier"
-    revision = None
+    def answer(samples: np.ndarray) -> np.ndarray:
+        peak_hz = np.argmax(np.abs(np.fft.rfft(samples))) * SAMPLE_RATE / len(samples)
+        return np.array([0.03, 0.85, 0.10, 0.02] if peak_hz < 1000 else [0.03, 0.10, 0.85, 0.02])
 
-    def __init__(self) -> None:
-        self.windows = 0
-
-    def predict(self, batch: Sequence[np.ndarray]) -> np.ndarray:
-        self.windows += len(batch)
-        rows = []
-        for samples in batch:
-            spectrum = np.abs(np.fft.rfft(samples))
-            peak_hz = np.argmax(spectrum) * SAMPLE_RATE / len(samples)
-            rows.append([0.03, 0.85, 0.10, 0.02] if peak_hz < 1000 else [0.03, 0.10, 0.85, 0.02])
-        return np.array(rows, dtype=np.float32)
+    return ScriptedClassifier(TONE_LABELS, answer)
 
 
 def never_load():

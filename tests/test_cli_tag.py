@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
+from conftest import TINY_MODEL
 from tagging_media import folder_listing, languages, make_movie, sha256
 from typer.testing import CliRunner
 
 from langspan.cli import app
 
-ROOT = Path(__file__).resolve().parent.parent
-TINY = str(ROOT / "fixtures" / "tiny-lid")
+TINY = str(TINY_MODEL)
 # The tiny model's labels in each container's form, written out by hand (see test_container_codes for all 256).
 MATROSKA = {"eng": "eng", "deu": "ger", "fra": "fre", "spa": "spa", "cmn": "chi"}
 MP4 = {"eng": "eng", "deu": "deu", "fra": "fra", "spa": "spa", "cmn": "zho"}

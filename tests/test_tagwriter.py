@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import MEDIA
 from tagging_media import ffprobe, folder_listing, languages, make_movie, mkvmerge_tracks, sha256
 
 from langspan import media, tagwriter
@@ -225,7 +226,7 @@ def test_quicktime_and_other_containers_are_refused(tmp_path):
     shutil.copyfile(make_movie(tmp_path, "film.mp4"), mov)
     with pytest.raises(MediaError, match="QuickTime"):
         tagwriter.container_of(mov, media.probe_raw(mov))
-    wav = Path(__file__).parent.parent / "fixtures" / "media" / "tone.wav"
+    wav = MEDIA / "tone.wav"
     with pytest.raises(MediaError, match="cannot tag"):
         tagwriter.container_of(wav, media.probe_raw(wav))
 

@@ -228,23 +228,28 @@ def track_timelines(
 
 def track_language(timeline: Timeline) -> TrackLanguage:
     """The dominant language of a track (see the module docstring for the rule)."""
-    seconds: dict[str, float] = {}
-    weighted: dict[str, float] = {}  # confidence × seconds, per language
-    for span in timeline.spans:
-        seconds[span.language] = seconds.get(span.language, 0.0) + span.duration
-        weighted[span.language] = weighted.get(span.language, 0.0) + span.confidence * span.duration
-    speech = {language: s for language, s in seconds.items() if language not in (NONSPEECH, UNKNOWN) and s > 0}
+    speech = {language: seconds for language, seconds in timeline.speech_share().items() if seconds > 0}
     total = sum(speech.values())
     if total == 0:
-        silence = seconds.get(NONSPEECH, 0.0)
-        if seconds.get(UNKNOWN) or not silence:  # speech in no clear language, or no evidence at all
-            return TrackLanguage(UNKNOWN, 0.0, 0.0, seconds.get(UNKNOWN, 0.0))
-        return TrackLanguage(NO_SPEECH, weighted[NONSPEECH] / silence, 0.0, silence)
+        silence = _seconds(timeline, {NONSPEECH})
+        if _seconds(timeline, {UNKNOWN}) or not silence:  # speech in no clear language, or no evidence at all
+            return TrackLanguage(UNKNOWN, 0.0, 0.0, _seconds(timeline, {UNKNOWN}))
+        return TrackLanguage(NO_SPEECH, _mean_confidence(timeline, {NONSPEECH}), 0.0, silence)
     best = min(speech, key=lambda language: (-speech[language], language))  # ties: alphabetical, deterministic
-    if speech[best] / total < MAJORITY_SHARE:
-        confidence = sum(weighted[language] for language in speech) / total
-        return TrackLanguage(MULTIPLE, confidence, speech[best] / total, total)
-    return TrackLanguage(best, weighted[best] / speech[best], speech[best] / total, speech[best])
+    share = speech[best] / total
+    if share < MAJORITY_SHARE:
+        return TrackLanguage(MULTIPLE, _mean_confidence(timeline, set(speech)), share, total)
+    return TrackLanguage(best, _mean_confidence(timeline, {best}), share, speech[best])
+
+
+def _seconds(timeline: Timeline, languages: set[str]) -> float:
+    return sum(span.duration for span in timeline.spans if span.language in languages)
+
+
+def _mean_confidence(timeline: Timeline, languages: set[str]) -> float:
+    """Duration-weighted mean confidence of the spans in ``languages``."""
+    weighted = sum(span.confidence * span.duration for span in timeline.spans if span.language in languages)
+    return weighted / _seconds(timeline, languages)
 
 
 def plan_stream(
