@@ -52,6 +52,9 @@ MUXER_FORMAT_TAGS = {"encoder", "minor_version", "compatible_brands"}
 # one video frame. Chapters are stored in milliseconds (MP4) or nanoseconds (Matroska) and must not move.
 AUDIO_FRAME_SECONDS = 0.12
 CHAPTER_TOLERANCE = 0.002
+# Streams whose duration a copy must keep. A subtitle track's "duration" depends on the muxer that wrote it
+# (mkvmerge: first cue to last cue start; ffmpeg: to the last cue's end), so it is not compared.
+TIMED_TYPES = ("audio", "video")
 # Stream properties a stream copy must keep.
 STREAM_FIELDS = (
     "codec_type", "codec_name", "codec_tag_string", "profile", "width", "height", "pix_fmt",
@@ -225,8 +228,8 @@ def verify(before: dict, after: dict, tags: Mapping[int, NewTag], label: str) ->
 def differences(before: dict, after: dict, languages: Mapping[int, str]) -> list[str]:
     """What changed between two ffprobe descriptions besides ``languages`` (source stream index → tag).
 
-    Compared: the streams (properties in STREAM_FIELDS, dispositions, tags, durations within a frame), the
-    chapters (times and tags) and the global tags, except what a muxer writes for itself.
+    Compared: the streams (properties in STREAM_FIELDS, dispositions, tags, audio and video durations within a
+    frame), the chapters (times and tags) and the global tags, except what a muxer writes for itself.
     """
     found: list[str] = []
     old = [s for s in before.get("streams", []) if s["index"] in _kept_streams(before)]
@@ -258,11 +261,12 @@ def _stream_differences(a: dict, b: dict, language: str | None) -> list[str]:
     for key in sorted((old_tags.keys() | new_tags.keys()) - {"duration"}):
         if old_tags.get(key) != new_tags.get(key):
             found.append(f"{where} tag {key}: {old_tags.get(key)!r} became {new_tags.get(key)!r}")
-    old_duration, new_duration = media.stream_duration(a), media.stream_duration(b)
-    if (old_duration is None) != (new_duration is None) or (
-        old_duration is not None and abs(old_duration - new_duration) > _frame_seconds(a)  # type: ignore[operator]
-    ):
-        found.append(f"{where} duration: {old_duration} s became {new_duration} s")
+    if a.get("codec_type") in TIMED_TYPES:
+        old_duration, new_duration = media.stream_duration(a), media.stream_duration(b)
+        if (old_duration is None) != (new_duration is None) or (
+            old_duration is not None and abs(old_duration - new_duration) > _frame_seconds(a)  # type: ignore[operator]
+        ):
+            found.append(f"{where} duration: {old_duration} s became {new_duration} s")
     return found
 
 
