@@ -172,10 +172,9 @@ def tag_file(
     streams = select_streams(media.media_info(str(source), before), options.detect.streams)
     old = {stream.index: existing_tag(stream.language) for stream in streams}
     analyse = [index for index, tag in old.items() if tag is None or options.force or options.check]
-    timelines = track_timelines(source, analyse, options, classifier, progress)
+    detected = track_languages(source, analyse, options, classifier, progress)
     plan = tuple(
-        plan_stream(index, tag, _decide(timelines.get(index)), container.convention, options)
-        for index, tag in old.items()
+        plan_stream(index, tag, detected.get(index), container.convention, options) for index, tag in old.items()
     )
     changes = {
         tag.stream: tagwriter.NewTag(tag.new, bcp47(tag.detected.language))  # type: ignore[arg-type, union-attr]
@@ -191,27 +190,23 @@ def tag_file(
     return FileResult(str(source), container.convention, plan, written)
 
 
-def _decide(timeline: Timeline | None) -> TrackLanguage | None:
-    return None if timeline is None else track_language(timeline)
-
-
 def existing_tag(tag: str | None) -> str | None:
     """A stream's language tag, None when it says nothing (missing, empty or ``und``)."""
     tag = (tag or "").strip().lower()
     return None if tag in ("", UNKNOWN) else tag
 
 
-def track_timelines(
+def track_languages(
     source: Path,
     streams: Sequence[int],
     options: TagOptions,
     classifier: Classifier | Callable[[], Classifier] | None,
     progress: ProgressCallback | None,
-) -> dict[int, Timeline]:
-    """Whole-track evidence for each stream index.
+) -> dict[int, TrackLanguage]:
+    """The dominant language of each stream index.
 
-    A full pass of ``pipeline.detect`` for now; the sparse scan (classify a few windows spread over the track,
-    stop once the leading language is certain) replaces this one function when it lands.
+    A full pass of ``pipeline.detect`` and ``track_language`` for now; the sparse scan (classify a few windows
+    spread over the track, stop once the leading language is certain) replaces this one function when it lands.
     """
     if not streams:
         return {}
@@ -223,7 +218,7 @@ def track_timelines(
         classifier = RestrictedClassifier(classifier, options.languages)
     detect_options = replace(options.detect, streams=tuple(streams))
     timelines = detect(source, detect_options, classifier=classifier, progress=progress)
-    return {timeline.stream: timeline for timeline in timelines}  # type: ignore[misc]
+    return {timeline.stream: track_language(timeline) for timeline in timelines}  # type: ignore[misc]
 
 
 def track_language(timeline: Timeline) -> TrackLanguage:
