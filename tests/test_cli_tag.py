@@ -118,3 +118,22 @@ def test_a_model_that_cannot_load_stops_the_run(tmp_path):
     result = tag(str(first), str(second), "--in-place", "--model", str(tmp_path / "no-model"))
     assert result.exit_code == 1
     assert result.stderr.count("cannot load model") == 1
+
+
+def test_interrupt_while_writing_exits_130_and_leaves_the_original(tmp_path, monkeypatch):
+    from langspan import tagwriter
+
+    movie = make_movie(tmp_path, "film.mkv")
+    digest, listing = sha256(movie), folder_listing(tmp_path)
+    real = tagwriter.run_ffmpeg
+
+    def interrupted(command, source):
+        real(command, source)
+        raise KeyboardInterrupt  # Ctrl-C after ffmpeg wrote the temporary copy, before the rename
+
+    monkeypatch.setattr(tagwriter, "run_ffmpeg", interrupted)
+    result = tag(str(movie), "--in-place", *ANY_CONFIDENCE)
+    assert result.exit_code == 130
+    assert "interrupted" in result.stderr
+    assert sha256(movie) == digest
+    assert folder_listing(tmp_path) == listing
