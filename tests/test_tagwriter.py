@@ -11,7 +11,15 @@ from pathlib import Path
 
 import pytest
 from conftest import MEDIA
-from tagging_media import ffprobe, folder_listing, languages, make_movie, mkvmerge_tracks, sha256
+from tagging_media import (
+    assert_only_languages_changed,
+    ffprobe,
+    folder_listing,
+    languages,
+    make_movie,
+    mkvmerge_tracks,
+    sha256,
+)
 
 from langspan import media, tagwriter
 from langspan.errors import ExportError, MediaError, UsageError
@@ -29,45 +37,6 @@ def tags_for(path: Path) -> dict[int, NewTag]:
     if path.suffix == ".mkv":
         return {1: GERMAN, 2: FRENCH}
     return {1: NewTag("deu", "de"), 2: NewTag("fra", "fr")}
-
-
-def _frame(stream: dict) -> float:
-    if stream["codec_type"] == "video":
-        numerator, denominator = stream["avg_frame_rate"].split("/")
-        return int(denominator) / int(numerator)
-    return 0.06  # one Opus/AAC frame, with room for rounding
-
-
-def _duration(stream: dict) -> float:
-    if "duration" in stream:
-        return float(stream["duration"])
-    hours, minutes, seconds = stream["tags"]["DURATION"].split(":")
-    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
-
-
-def assert_only_languages_changed(before: dict, after: dict, expected: dict[int, str]) -> None:
-    """An independent before/after comparison, written for the test rather than taken from tagwriter."""
-    chapter_track = lambda s: s["codec_type"] == "data" and s.get("codec_tag_string") == "text"  # noqa: E731
-    old = [s for s in before["streams"] if not chapter_track(s)]
-    new = [s for s in after["streams"] if not chapter_track(s)]
-    assert len(new) == len(old)
-    assert [s.get("codec_name") for s in new] == [s.get("codec_name") for s in old]
-    assert [s["codec_type"] for s in new] == [s["codec_type"] for s in old]
-    assert [s["disposition"] for s in new] == [s["disposition"] for s in old]
-    for a, b in zip(old, new):
-        if a["codec_type"] != "attachment":
-            assert abs(_duration(a) - _duration(b)) <= _frame(a), a["index"]
-        a_tags = {k: v for k, v in a.get("tags", {}).items() if k not in ("language", "DURATION")}
-        b_tags = {k: v for k, v in b.get("tags", {}).items() if k not in ("language", "DURATION")}
-        assert a_tags == b_tags
-        assert b.get("tags", {}).get("language") == expected.get(a["index"], a.get("tags", {}).get("language"))
-    assert [(c["start_time"], c["end_time"], c["tags"]) for c in after["chapters"]] == [
-        (c["start_time"], c["end_time"], c["tags"]) for c in before["chapters"]
-    ]
-    own = ("encoder", "minor_version", "compatible_brands")
-    assert {k: v for k, v in after["format"]["tags"].items() if k.lower() not in own} == {
-        k: v for k, v in before["format"]["tags"].items() if k.lower() not in own
-    }
 
 
 def test_stream_copy_changes_the_languages_and_nothing_else(movie):
