@@ -4,6 +4,7 @@ classifier (the end-to-end runs with real models are in test_cli_tag.py)."""
 from __future__ import annotations
 
 import json
+import os
 from importlib import resources
 from pathlib import Path
 
@@ -299,3 +300,13 @@ def test_json_report_follows_its_schema(untagged_mkv):
     assert first["detected"]["language"] == "deu"
     assert first["detected"]["evidence_seconds"] == pytest.approx(4.0, abs=0.1)
     assert first["detected"]["confidence"] == pytest.approx(0.85, abs=1e-3)
+
+
+def test_output_into_a_fifo_or_a_folder_is_refused(untagged_mkv, tmp_path):
+    fifo = tmp_path / "pipe.mkv"
+    os.mkfifo(fifo)
+    with pytest.raises(ExportError, match="not a regular file"):
+        tag_file(untagged_mkv, TagOptions(output=fifo, overwrite=True), never_load)
+    (tmp_path / "folder.mkv").mkdir()
+    with pytest.raises(ExportError, match="is a directory"):
+        tag_file(untagged_mkv, TagOptions(output=tmp_path / "folder.mkv", overwrite=True), never_load)

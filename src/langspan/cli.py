@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
-from contextlib import contextmanager
+import traceback
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, NoReturn, Optional
 
 import typer
 from rich.console import Console
@@ -21,12 +23,12 @@ from rich.table import Table
 
 from . import __version__
 from .classifier import DEFAULT_MODEL, model_error
-from .errors import LangspanError, ModelError, UsageError
+from .errors import ExportError, LangspanError, ModelError, UsageError
 from .languages import language_name
 from .pipeline import DetectOptions, detect, load_classifier
 from .tagging import DEFAULT_MIN_CONFIDENCE, FileResult, TagOptions, parse_languages, result_document, tag_file
 from .timeline import Timeline
-from .writers import WRITERS, Writer, get_writer, writer_for_path
+from .writers import WRITERS, Writer, check_target, get_writer, writer_for_path
 
 app = typer.Typer(
     help="Which language is spoken, when, and on which audio track — for video and podcast files.",
@@ -66,7 +68,9 @@ def _quiet_transformers() -> None:
 
 @app.command("detect")
 def detect_command(
-    inputs: Annotated[list[Path], typer.Argument(help="Media files (any format ffmpeg reads).", show_default=False)],
+    # Plain strings, not Paths: a Path would fold "http://" into "http:/" and click would pre-check readability
+    # with its own multi-line usage error instead of langspan's one-line message.
+    inputs: Annotated[list[str], typer.Argument(help="Media files (any format ffmpeg reads).", show_default=False)],
     formats: Annotated[
         Optional[list[str]], typer.Option("--format", "-f", help=f"Output format, repeatable: {', '.join(WRITERS)}.")
     ] = None,
@@ -90,6 +94,9 @@ def detect_command(
         Optional[list[int]], typer.Option("--stream", help="Audio stream index (ffprobe numbering), repeatable [default: all].")
     ] = None,
     include_windows: Annotated[bool, typer.Option(help="Add per-window results to the JSON output.")] = False,
+    allow_url: Annotated[
+        bool, typer.Option(help="Also read http(s):// inputs (over http/https only; see SECURITY.md).")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table or progress on stderr.")] = False,
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
 ) -> None:
@@ -98,7 +105,7 @@ def detect_command(
         options = DetectOptions(
             model=model, revision=revision, device=device, precision=precision, batch_size=batch_size,
             window=window, hop=hop, min_window=min_window, top_k=top_k,
-            streams=tuple(streams) if streams else None, include_windows=include_windows,
+            streams=tuple(streams) if streams else None, include_windows=include_windows, allow_url=allow_url,
         )  # fmt: skip
         writers = _writers(formats, output)
         _check_destination(inputs, writers, output, output_dir)
@@ -108,23 +115,21 @@ def detect_command(
         try:
             with _progress(quiet) as progress:
                 timelines = detect(path, options, classifier=classifier, progress=progress)
-            for writer in writers:
-                _write(timelines, writer, path, output, output_dir, overwrite)
+            _write(timelines, writers, Path(path), output, output_dir, overwrite)
             if not quiet:
                 _print_table(timelines)
         except LangspanError as error:
             failures += 1
             _report(error, debug)
-        except KeyboardInterrupt:
-            stderr.print("langspan: interrupted")
-            raise typer.Exit(130) from None
+        except KeyboardInterrupt as interrupt:
+            _exit_interrupted(interrupt)
     if failures:
         raise typer.Exit(1)
 
 
 @app.command("tag")
 def tag_command(
-    inputs: Annotated[list[Path], typer.Argument(help="Matroska/WebM or MP4 files.", show_default=False)],
+    inputs: Annotated[list[str], typer.Argument(help="Matroska/WebM or MP4 files.", show_default=False)],
     output: Annotated[
         Optional[Path], typer.Option("--output", "-o", help="Write the tagged copy here (single input).")
     ] = None,
@@ -193,9 +198,8 @@ def tag_command(
         except LangspanError as error:
             failures += 1
             _report(error, debug)
-        except KeyboardInterrupt:
-            stderr.print("langspan: interrupted; files being written were left as they were")
-            raise typer.Exit(130) from None
+        except KeyboardInterrupt as interrupt:  # a file being written was left as it was, its temporary removed
+            _exit_interrupted(interrupt)
     if failures:
         raise typer.Exit(1)
     if check and disagreements:
@@ -253,7 +257,7 @@ def _writers(formats: list[str] | None, output: Path | None) -> list[Writer]:
     return [get_writer("json")]
 
 
-def _check_destination(inputs: list[Path], writers: list[Writer], output: Path | None, output_dir: Path | None) -> None:
+def _check_destination(inputs: list[str], writers: list[Writer], output: Path | None, output_dir: Path | None) -> None:
     if output is not None and output_dir is not None:
         raise UsageError("--output and --output-dir cannot be used together")
     if output is not None and len(inputs) > 1:
@@ -267,21 +271,42 @@ def _check_destination(inputs: list[Path], writers: list[Writer], output: Path |
 
 
 def _write(
-    timelines: list[Timeline], writer: Writer, source: Path, output: Path | None, output_dir: Path | None, overwrite: bool
+    timelines: list[Timeline],
+    writers: list[Writer],
+    source: Path,
+    output: Path | None,
+    output_dir: Path | None,
+    overwrite: bool,
 ) -> None:
+    """Every output of one input, or none: all destinations are checked first, and a failed write takes back the
+    files this call already wrote."""
     if (output is None and output_dir is None) or str(output) == "-":
-        for timeline in timelines:
-            sys.stdout.write(writer.dumps(timeline))
+        for writer in writers:
+            for timeline in timelines:
+                sys.stdout.write(writer.dumps(timeline))
         sys.stdout.flush()
         return
-    targets = [output_path(t, writer, source, output, output_dir, several=len(timelines) > 1) for t in timelines]
-    existing = [str(target) for target in targets if target.exists() and not overwrite]
-    if existing:
-        raise LangspanError(f"{existing[0]}: already exists (pass --overwrite to replace it)")
+    jobs = [
+        (writer, timeline, output_path(timeline, writer, source, output, output_dir, several=len(timelines) > 1))
+        for writer in writers
+        for timeline in timelines
+    ]
+    for _, _, target in jobs:
+        check_target(target, overwrite)
     if output_dir is not None:
-        output_dir.mkdir(parents=True, exist_ok=True)
-    for timeline, target in zip(timelines, targets):
-        writer.dump(timeline, target)
+        try:
+            output_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ExportError(f"{output_dir}: cannot create the output folder ({error.strerror or error})") from None
+    written: list[Path] = []
+    try:
+        for writer, timeline, target in jobs:
+            writer.dump(timeline, target)
+            written.append(target)
+    except BaseException:
+        for target in written:
+            target.unlink(missing_ok=True)
+        raise
 
 
 def output_path(
@@ -339,6 +364,23 @@ def _errors_to_exit(debug: bool):
     except LangspanError as error:
         _report(error, debug)
         raise typer.Exit(2 if isinstance(error, UsageError) else 1) from None
+    except KeyboardInterrupt as interrupt:  # Ctrl-C while the model loads: the same as during detection
+        _exit_interrupted(interrupt)
+
+
+def _exit_interrupted(interrupt: KeyboardInterrupt) -> NoReturn:
+    """Ctrl-C: stop ffmpeg now, say so, and exit 130 without Python's teardown.
+
+    Clearing the frames the interrupt passed through drops the last references to the decoding generators, whose
+    ``finally`` kills and reaps ffmpeg right here. The teardown skipped by ``os._exit`` is torch's, which takes
+    seconds and would make Ctrl-C look ignored; nothing of ours is left for it (outputs are written atomically and
+    removed on failure).
+    """
+    traceback.clear_frames(interrupt.__traceback__)
+    with suppress(OSError):  # stdout may be a pipe whose reader is gone (the same Ctrl-C stopped it)
+        sys.stdout.flush()
+    print("langspan: interrupted", file=sys.stderr, flush=True)
+    os._exit(130)
 
 
 def _report(error: LangspanError, debug: bool) -> None:

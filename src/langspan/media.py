@@ -1,9 +1,11 @@
 """The ffmpeg front end: find the binaries, probe a file's audio streams, stream one of them as 16 kHz mono.
 
 ffmpeg is an untrusted-input parser, so every call passes arguments as a list, prefixes local paths with
-``file:`` (a name like ``concat:x`` or ``-i`` is then just a name), restricts protocols to ``file,pipe`` (an HLS
-playlist or concat list cannot reach the network or other files through other protocols), never reads our stdin,
-and treats any non-zero exit as a failure that carries the tail of ffmpeg's stderr.
+``file:`` (a name like ``concat:x`` or ``-i`` is then just a name), restricts protocols to ``file,pipe`` (or to
+http(s) alone for an opted-in URL), refuses the demuxers that open other files named inside the input (an HLS
+playlist or concat list could otherwise pull in any local media file: the protocol whitelist cannot tell, since
+those opens are ``file:`` too), never reads our stdin, and treats any non-zero exit as a failure that carries the
+tail of ffmpeg's stderr. SECURITY.md says what this does and does not protect against.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -29,7 +32,19 @@ SAMPLE_RATE = 16_000  # every model langspan targets (MMS, wav2vec2, HuBERT LID)
 # 8 s of float32 per read: big enough to keep the pipe efficient, small enough that memory stays flat.
 CHUNK_SECONDS = 8
 PROTOCOLS = "file,pipe"
+# What --allow-url opens, and the only protocols such an input may use (https runs over tls over tcp): no file:,
+# so neither a redirect nor anything named inside the stream can reach local files.
+URL_SCHEMES = ("http", "https")
+URL_PROTOCOLS = "http,https,tls,tcp"
+URL_TIMEOUT_US = 30_000_000  # a stalled server fails after 30 s instead of hanging the run
+# Demuxers that open other files or URLs named inside the input (playlists, edit lists, session descriptions) or
+# run scripts. ffmpeg refuses a format missing from ``format_whitelist`` after probing and before reading its
+# header, so these never get to open anything.
+REFERENCE_FORMATS = frozenset(
+    {"hls", "applehttp", "dash", "concat", "imf", "sdp", "rtp", "rtsp", "sap", "avisynth", "vapoursynth"}
+)
 STDERR_TAIL_LINES = 5
+STDERR_LINE_CHARS = 300  # ffmpeg echoes whole option values (our format whitelist is ~2 kB) in some errors
 
 
 @dataclass(frozen=True)
@@ -92,6 +107,52 @@ def _bundled_binaries() -> FFmpegBinaries | None:
     return binaries
 
 
+@lru_cache(maxsize=1)
+def allowed_formats() -> str:
+    """ffmpeg's ``format_whitelist``: every demuxer of this build but capture devices and REFERENCE_FORMATS."""
+    binary = find_ffmpeg().ffmpeg
+    devices = set(_format_names(binary, "-devices"))
+    names = [
+        name
+        for name in _format_names(binary, "-demuxers")
+        if name not in devices and not REFERENCE_FORMATS.intersection(name.split(","))
+    ]
+    return ",".join(names)
+
+
+def _format_names(binary: str, listing: str) -> list[str]:
+    # Lines look like " D  matroska,webm   Matroska / WebM" (ffmpeg ≥ 6 adds a "d" column for devices).
+    text = subprocess.run([binary, "-hide_banner", listing], capture_output=True, text=True, check=False).stdout
+    rows = text.split("--", 1)[-1].splitlines()
+    return [match.group(1) for row in rows if (match := re.match(r"\s*D\S*\s+(?:d\s+)?(\S+)", row))]
+
+
+def url_scheme(source: str | os.PathLike[str]) -> str | None:
+    """``http`` for ``http://host/a.mp4``, ``concat`` for ``concat:a|b``; None for a plain path."""
+    match = re.match(r"([a-zA-Z][a-zA-Z0-9+.-]+):", os.fspath(source))
+    return match.group(1).lower() if match else None
+
+
+def is_url(source: str | os.PathLike[str]) -> bool:
+    return isinstance(source, str) and url_scheme(source) in URL_SCHEMES and "://" in source
+
+
+def ffmpeg_input(source: str | os.PathLike[str], allow_url: bool = False) -> tuple[str, dict[str, object]]:
+    """The URL ffmpeg opens for a source and the input options that fence it in.
+
+    A local path becomes ``file:/absolute/path`` after ``check_readable``. An http(s) URL is opened only with
+    ``allow_url`` and then only over http(s); every other ffmpeg protocol (``concat:``, ``subfile:``, …) is
+    refused, so a source string can never make ffmpeg read something other than the one file or URL it names.
+    """
+    fence: dict[str, object] = {"format_whitelist": allowed_formats()}
+    if is_url(source):
+        if not allow_url:
+            raise MediaError(f"{source}: is a URL; langspan reads local files only unless --allow-url is given")
+        return os.fspath(source), {**fence, "protocol_whitelist": URL_PROTOCOLS, "rw_timeout": URL_TIMEOUT_US}
+    check_readable(source)
+    return local_url(source), {**fence, "protocol_whitelist": PROTOCOLS}
+
+
 def local_url(path: str | os.PathLike[str]) -> str:
     """``file:`` URL for ffmpeg, so a name is never read as a protocol or an option."""
     return "file:" + os.fspath(Path(path).absolute())
@@ -101,6 +162,11 @@ def check_readable(path: str | os.PathLike[str]) -> Path:
     """Fail early, with a plain message, on what ffmpeg would report cryptically."""
     p = Path(path)
     if not p.exists():
+        scheme = url_scheme(path)
+        if scheme in URL_SCHEMES:
+            raise MediaError(f"{path}: no such file (a URL needs both slashes: {scheme}://…)")
+        if scheme is not None:
+            raise MediaError(f"{path}: no such file (langspan does not open ffmpeg protocols such as '{scheme}:')")
         raise MediaError(f"{path}: no such file")
     if p.is_dir():
         raise MediaError(f"{path}: is a directory, not a media file")
@@ -111,21 +177,20 @@ def check_readable(path: str | os.PathLike[str]) -> Path:
     return p
 
 
-def probe(path: str | os.PathLike[str]) -> MediaInfo:
-    """Streams and duration of a local media file."""
-    return media_info(str(path), probe_raw(path))
+def probe(path: str | os.PathLike[str], allow_url: bool = False) -> MediaInfo:
+    """Streams and duration of a local media file (or, with ``allow_url``, an http(s) URL)."""
+    return media_info(str(path), probe_raw(path, allow_url))
 
 
-def probe_raw(path: str | os.PathLike[str]) -> dict:
-    """ffprobe's whole JSON description of a local file: ``format``, every ``streams`` entry and ``chapters``."""
-    check_readable(path)
+def probe_raw(path: str | os.PathLike[str], allow_url: bool = False) -> dict:
+    """ffprobe's whole JSON description of a source: ``format``, every ``streams`` entry and ``chapters``."""
+    url, fence = ffmpeg_input(path, allow_url)
     try:
-        return ffmpeg.probe(
-            local_url(path), cmd=find_ffmpeg().ffprobe, v="error", protocol_whitelist=PROTOCOLS, show_chapters=None
-        )
+        return ffmpeg.probe(url, cmd=find_ffmpeg().ffprobe, v="error", show_chapters=None, **fence)
     except ffmpeg.Error as error:
         tail = _tail(error.stderr)
-        raise MediaError(f"{path}: not a readable media file ({_last_line(tail)})", tail) from None
+        cause = _refusal(tail) or f"not a readable media file ({_last_line(tail)})"
+        raise MediaError(f"{path}: {cause}", tail) from None
     except json.JSONDecodeError:
         raise MediaError(f"{path}: ffprobe returned unreadable output") from None
 
@@ -179,21 +244,23 @@ def _float(value: object) -> float | None:
 
 def decode_command(url: str, stream_index: int | None, input_args: dict | None = None) -> list[str]:
     """ffmpeg arguments that write one audio stream to stdout as 16 kHz mono float32."""
-    source = ffmpeg.input(url, protocol_whitelist=PROTOCOLS, **(input_args or {}))
+    # A plain list rather than ffmpeg-python's graph: that hashes its nodes as UTF-8, so a file name that is not
+    # valid UTF-8 (legal on Linux, a lone surrogate in Python) would crash it.
+    command = [find_ffmpeg().ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error"]
+    for key, value in {"protocol_whitelist": PROTOCOLS, **(input_args or {})}.items():
+        command += [f"-{key}", str(value)]
+    command += ["-i", url, *(["-map", f"0:{stream_index}"] if stream_index is not None else ["-vn"])]
     # rematrix_maxval=1 scales the downmix so that in-phase channels cannot clip (ffmpeg's default sums them).
-    output_args = {"format": "f32le", "acodec": "pcm_f32le", "ac": 1, "ar": SAMPLE_RATE, "af": "aresample=rematrix_maxval=1.0"}
-    if stream_index is not None:
-        output_args["map"] = f"0:{stream_index}"
-    else:
-        output_args["vn"] = None
-    node = source.output("pipe:1", **output_args).global_args("-nostdin", "-hide_banner", "-loglevel", "error")
-    return node.compile(cmd=find_ffmpeg().ffmpeg)
+    command += ["-af", "aresample=rematrix_maxval=1.0", "-f", "f32le", "-acodec", "pcm_f32le", "-ac", "1"]
+    return command + ["-ar", str(SAMPLE_RATE), "pipe:1"]
 
 
-def decode(path: str | os.PathLike[str], stream_index: int | None = None) -> Iterator[np.ndarray]:
-    """Stream one audio stream of a local file as float32 chunks of 16 kHz mono samples."""
-    check_readable(path)
-    yield from _run_decoder(decode_command(local_url(path), stream_index), label=str(path))
+def decode(
+    path: str | os.PathLike[str], stream_index: int | None = None, allow_url: bool = False
+) -> Iterator[np.ndarray]:
+    """Stream one audio stream of a local file (or opted-in URL) as float32 chunks of 16 kHz mono samples."""
+    url, fence = ffmpeg_input(path, allow_url)
+    yield from _run_decoder(decode_command(url, stream_index, fence), label=str(path))
 
 
 def decode_array(samples: np.ndarray, sample_rate: int) -> Iterator[np.ndarray]:
@@ -205,7 +272,7 @@ def decode_array(samples: np.ndarray, sample_rate: int) -> Iterator[np.ndarray]:
     if sample_rate == SAMPLE_RATE and channels == 1:
         yield from (samples[i : i + SAMPLE_RATE * CHUNK_SECONDS] for i in range(0, len(samples), SAMPLE_RATE * CHUNK_SECONDS))
         return
-    input_args = {"format": "f32le", "ar": sample_rate, "ac": channels}
+    input_args = {"f": "f32le", "ar": sample_rate, "ac": channels}
     command = decode_command("pipe:0", None, input_args)
     yield from _run_decoder(command, label="<array>", stdin_bytes=np.ascontiguousarray(samples).tobytes())
 
@@ -233,7 +300,8 @@ def _run_decoder(command: list[str], label: str, stdin_bytes: bytes | None = Non
         if returncode != 0:
             stderr_file.seek(0)
             tail = _tail(stderr_file.read())
-            raise MediaError(f"{label}: ffmpeg failed to decode audio ({_last_line(tail)})", tail)
+            cause = _refusal(tail) or f"ffmpeg failed to decode audio ({_last_line(tail)})"
+            raise MediaError(f"{label}: {cause}", tail)
 
 
 def _start_feeder(process: subprocess.Popen, data: bytes) -> threading.Thread:
@@ -273,9 +341,24 @@ def tool_error(message: str, stderr: bytes | None) -> MediaError:
     return MediaError(f"{message} ({_last_line(tail)})", tail)
 
 
+def _refusal(tail: str) -> str | None:
+    """Why ffmpeg refused the input on our behalf, in words, or None when it did not."""
+    match = re.search(r"\[([\w,]+) @ 0x[0-9a-f]+\] Format not on whitelist", tail)
+    if match:
+        name = match.group(1)
+        if REFERENCE_FORMATS.intersection(name.split(",")):
+            return f"refused: {name} input names other files or URLs for ffmpeg to open (a playlist or list)"
+        return f"refused: ffmpeg format {name} is not one langspan reads"
+    match = re.search(r"Protocol '([^']*)' not on whitelist", tail)
+    if match:
+        return f"refused: the input tried to open a {match.group(1)}: URL, which langspan does not allow"
+    return None
+
+
 def _tail(stderr: bytes | None) -> str:
     text = (stderr or b"").decode("utf-8", errors="replace").strip()
-    return "\n".join(text.splitlines()[-STDERR_TAIL_LINES:])
+    lines = text.splitlines()[-STDERR_TAIL_LINES:]
+    return "\n".join(line if len(line) <= STDERR_LINE_CHARS else line[:STDERR_LINE_CHARS] + "…" for line in lines)
 
 
 def _last_line(tail: str) -> str:

@@ -46,6 +46,8 @@ class DetectOptions:
     """ffprobe indexes of the audio streams to analyse; None means every audio stream."""
     include_windows: bool = False
     """Keep per-window results in the timeline (and the JSON output)."""
+    allow_url: bool = False
+    """Also open http(s) URLs (over http/https only); off, a source must be a local file. See SECURITY.md."""
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -87,9 +89,9 @@ def detect(
 def _audio_sources(source: Any, sample_rate: int | None, options: DetectOptions) -> Iterator[tuple]:
     """(label, stream index, chunk iterator, expected seconds) for each audio stream to analyse."""
     if isinstance(source, (str, os.PathLike)):
-        info = media.probe(source)
+        info = media.probe(source, options.allow_url)
         for stream in select_streams(info, options.streams):
-            yield str(source), stream.index, media.decode(source, stream.index), stream.duration
+            yield str(source), stream.index, media.decode(source, stream.index, options.allow_url), stream.duration
     elif isinstance(source, np.ndarray):
         if sample_rate is None:
             raise UsageError("detect(array) needs sample_rate=")

@@ -38,7 +38,8 @@ from pathlib import Path
 
 from . import media
 from .errors import ExportError, MediaError, UsageError
-from .media import PROTOCOLS, local_url
+from .media import local_url
+from .writers import check_target
 
 ENGINES = ("ffmpeg", "mkvpropedit")
 # ffmpeg muxer for each file name suffix we tag, grouped by the container's language-code convention.
@@ -112,8 +113,7 @@ def destination_container(
             f"--output {output}: a {container.convention} source needs a {'/'.join(muxers)} name "
             "(tagging copies streams, it does not convert containers)"
         )
-    if output.exists() and not overwrite:
-        raise ExportError(f"{output}: already exists (pass --overwrite to replace it)")
+    check_target(output, overwrite)
     return Container(container.convention, muxers[output.suffix.lower()])
 
 
@@ -151,9 +151,12 @@ def write_tags(
 
 def ffmpeg_command(source: Path, target: Path, tags: Mapping[int, NewTag], before: dict, muxer: str) -> list[str]:
     """The stream copy of every stream of ``source`` into ``target`` with new language tags."""
-    command = [
-        media.find_ffmpeg().ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error",
-        "-protocol_whitelist", PROTOCOLS, "-i", local_url(source),
+    url, fence = media.ffmpeg_input(source)  # the same protocol and format whitelists as every other read
+    command = [media.find_ffmpeg().ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error"]
+    for name, value in fence.items():
+        command += [f"-{name}", str(value)]
+    command += [
+        "-i", url,
         "-map", "0", "-c", "copy", "-copy_unknown", "-copyts", "-map_metadata", "0", "-map_chapters", "0",
     ]  # fmt: skip
     kept = _kept_streams(before)

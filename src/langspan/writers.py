@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +28,7 @@ from .errors import ExportError, UsageError
 from .languages import NONSPEECH, UNKNOWN
 from .timeline import Timeline
 
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 SCHEMA_NAME = "langspan.timeline"
 SCHEMA_VERSION = 1
 
@@ -52,7 +54,17 @@ class JSONWriter(Writer):
     extension = "json"
 
     def iter_lines(self, timeline: Timeline) -> Iterator[str]:
-        yield from json.dumps(timeline_document(timeline), indent=2, ensure_ascii=False).splitlines()
+        text = json.dumps(timeline_document(timeline), indent=2, ensure_ascii=False)
+        # A file name that is not valid UTF-8 reaches Python with lone surrogates (os.fsdecode), which no UTF-8
+        # file or terminal can hold: escaped as \udcff they are valid JSON and read back to the very same name.
+        yield from _lines(LONE_SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text))
+
+
+def _lines(text: str) -> list[str]:
+    # Not str.splitlines(): it also breaks at U+2028, U+0085 and friends, which JSON keeps raw inside strings (a
+    # file name may hold them), and the joined output would then carry a bare newline inside a string.
+    lines = text.split("\n")
+    return lines[:-1] if text.endswith("\n") else lines
 
 
 def timeline_document(timeline: Timeline) -> dict[str, Any]:
@@ -80,12 +92,12 @@ class SRTWriter(Writer):
     extension = "srt"
 
     def iter_lines(self, timeline: Timeline) -> Iterator[str]:
-        subtitles = [
-            srt.Subtitle(index, _delta(span.start), _delta(span.end), cue_text(span))
-            for index, span in enumerate(timeline.spans, start=1)
-            if span.end > span.start  # SRT players reject zero-length cues
-        ]
-        yield from srt.compose(subtitles, reindex=False).splitlines()
+        # SRT players reject zero-length cues: a span shorter than the millisecond SRT counts in is left out, and
+        # the cues are numbered after that, 1, 2, 3, … without gaps.
+        timed = [(_delta(span.start), _delta(span.end), span) for span in timeline.spans]
+        cues = [(start, end, span) for start, end, span in timed if end > start]
+        subtitles = [srt.Subtitle(i, start, end, cue_text(span)) for i, (start, end, span) in enumerate(cues, start=1)]
+        yield from _lines(srt.compose(subtitles, reindex=False))
 
 
 def cue_text(span) -> str:
@@ -119,11 +131,21 @@ def writer_for_path(path: str | os.PathLike[str]) -> Writer:
     raise UsageError(f"cannot tell the format of {os.fspath(path)!r} from its extension: pass -f")
 
 
+def check_target(path: Path, overwrite: bool = True) -> None:
+    """Refuse, before anything is written, a destination that cannot or must not be replaced by a file."""
+    if path.is_dir():
+        raise ExportError(f"{path}: is a directory")
+    if path.exists() and not path.is_file():
+        # Renaming over /dev/null or a FIFO would replace the device or pipe itself with a plain file.
+        raise ExportError(f"{path}: not a regular file (use -o - for stdout)")
+    if path.exists() and not overwrite:
+        raise ExportError(f"{path}: already exists (pass --overwrite to replace it)")
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write through a temporary file in the same folder and rename it: readers never see half a file."""
     folder = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise ExportError(f"{path}: is a directory")
+    check_target(path)
     try:
         handle = tempfile.NamedTemporaryFile(
             "w", encoding="utf-8", dir=folder, prefix=f".{path.name}.", suffix=".part", delete=False
