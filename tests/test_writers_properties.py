@@ -3,16 +3,31 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import re
 from pathlib import Path
 
 import jsonschema
 import srt
+import webvtt
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 from langspan.timeline import Alternative, Span, Timeline
-from langspan.writers import JSONWriter, SRTWriter, cue_text
+from langspan.writers import (
+    AudacityWriter,
+    CSVWriter,
+    JSONLinesWriter,
+    JSONWriter,
+    RTTMWriter,
+    SRTWriter,
+    TSVWriter,
+    VTTWriter,
+    cue_text,
+)
+from langspan.writers_html import HTMLWriter
 
 SCHEMA = json.loads((Path(__file__).resolve().parent.parent / "src/langspan/schema/timeline.schema.json").read_text())
 
@@ -84,3 +99,68 @@ def test_srt_round_trip(timeline: Timeline) -> None:
     assert all(0 <= cue.start.total_seconds() < cue.end.total_seconds() for cue in cues)
     assert all(cue.end.total_seconds() <= round(timeline.duration * 1000) / 1000 for cue in cues)
     assert all(a.end <= b.start for a, b in zip(cues, cues[1:]))
+
+
+ODD_NAME = Timeline("line\u2028separator\x85next \udcff.wav", 1, 2.0, "m", None, {}, (Span(0.0, 2.0, "eng", 0.5),))
+
+
+@given(timelines())
+@example(ODD_NAME)
+def test_vtt_round_trip(timeline: Timeline) -> None:
+    def milliseconds(timestamp: str) -> int:
+        hours, minutes, seconds = timestamp.split(":")
+        return (int(hours) * 3600 + int(minutes) * 60) * 1000 + round(float(seconds) * 1000)
+
+    captions = list(webvtt.from_string(VTTWriter().dumps(timeline)))
+    kept = [s for s in timeline.spans if round(s.end * 1000) > round(s.start * 1000)]
+    assert [(milliseconds(c.start), milliseconds(c.end), c.text) for c in captions] == [
+        (round(s.start * 1000), round(s.end * 1000), cue_text(s)) for s in kept
+    ]
+
+
+@given(timelines())
+@example(ODD_NAME)
+def test_jsonl_round_trip(timeline: Timeline) -> None:
+    text = JSONLinesWriter().dumps(timeline)
+    text.encode("utf-8")
+    records = [strict_json(line) for line in text.split("\n")[:-1]]
+    assert [(r["source"], r["stream"], r["language"]) for r in records] == [
+        (timeline.source, timeline.stream, s.language) for s in timeline.spans
+    ]
+
+
+@given(timelines())
+@example(ODD_NAME)
+def test_rttm_fields(timeline: Timeline) -> None:
+    text = RTTMWriter().dumps(timeline)
+    text.encode("utf-8")
+    for line in text.splitlines():
+        fields = line.split(" ")
+        assert len(fields) == 10 and fields[0] == "SPEAKER" and fields[2] == "1"
+        assert fields[5:7] == ["<NA>", "<NA>"] and fields[8:] == ["<NA>", "<NA>"]
+        assert all(fields) and float(fields[3]) >= 0 and float(fields[4]) > 0
+        assert re.fullmatch(r"\d+\.\d{3}", fields[3]) and re.fullmatch(r"\d+\.\d{3}", fields[4])
+
+
+@given(timelines())
+def test_csv_tsv_and_audacity_columns(timeline: Timeline) -> None:
+    for writer, delimiter in ((CSVWriter(), ","), (TSVWriter(), "\t")):
+        rows = list(csv.reader(io.StringIO(writer.dumps(timeline), newline=""), delimiter=delimiter))
+        assert rows[0] == ["start_ms", "end_ms", "language", "name", "confidence"]
+        assert [(int(r[0]), int(r[1]), r[2]) for r in rows[1:]] == [
+            (round(s.start * 1000), round(s.end * 1000), s.language) for s in timeline.spans
+        ]
+    labels = list(csv.reader(io.StringIO(AudacityWriter().dumps(timeline), newline=""), delimiter="\t"))
+    assert all(len(row) == 3 and float(row[0]) <= float(row[1]) for row in labels)
+    assert len(labels) == len(timeline.spans)
+
+
+@given(timelines())
+@example(ODD_NAME)
+def test_html_data_round_trip(timeline: Timeline) -> None:
+    page = HTMLWriter().dumps_all([timeline])
+    page.encode("utf-8")
+    payload = re.search(r'id="langspan-data">(.*?)</script>', page, re.S)
+    assert payload is not None
+    data = strict_json(payload.group(1))
+    assert [s["language"] for s in data["tracks"][0]["spans"]] == [s.language for s in timeline.spans]

@@ -5,8 +5,11 @@ Public API::
     import langspan
     timelines = langspan.detect("talk.mp4")               # one Timeline per audio stream
     timelines = langspan.detect(samples, sample_rate=44100)
+    for result in langspan.detect_many(["talks/"], output_dir="out", formats=["json", "srt"]):
+        print(result.path, result.status)                # ok | skipped (up to date) | failed
 """
 
+from .batch import FileResult, detect_many
 from .errors import ExportError, FFmpegNotFound, LangspanError, MediaError, ModelError, UsageError
 from .pipeline import DetectOptions, detect, load_classifier
 from .timeline import Alternative, Span, Timeline
@@ -18,6 +21,7 @@ __all__ = [
     "DetectOptions",
     "ExportError",
     "FFmpegNotFound",
+    "FileResult",
     "LangspanError",
     "MediaError",
     "ModelError",
@@ -26,5 +30,6 @@ __all__ = [
     "UsageError",
     "__version__",
     "detect",
+    "detect_many",
     "load_classifier",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import signal
 import sys
 import traceback
 from contextlib import contextmanager, suppress
@@ -22,13 +23,25 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from . import __version__
+from .batch import Batch
 from .classifier import DEFAULT_MODEL, model_error
+from .cli_batch import check_batch, ray_settings_for, run_batch
 from .errors import ExportError, LangspanError, ModelError, UsageError
 from .languages import language_name
 from .pipeline import DetectOptions, detect, load_classifier
+from .spool import STDIN_NAME, spooled_stdin
 from .tagging import DEFAULT_MIN_CONFIDENCE, FileResult, TagOptions, parse_languages, result_document, tag_file
 from .timeline import Timeline
-from .writers import WRITERS, Writer, check_target, get_writer, writer_for_path
+from .writers import (
+    ALL_FORMATS,
+    WRITERS,
+    JSONLinesWriter,
+    Writer,
+    check_target,
+    get_writer,
+    get_writers,
+    writer_for_path,
+)
 
 app = typer.Typer(
     help="Which language is spoken, when, and on which audio track — for video and podcast files.",
@@ -70,9 +83,16 @@ def _quiet_transformers() -> None:
 def detect_command(
     # Plain strings, not Paths: a Path would fold "http://" into "http:/" and click would pre-check readability
     # with its own multi-line usage error instead of langspan's one-line message.
-    inputs: Annotated[list[str], typer.Argument(help="Media files (any format ffmpeg reads).", show_default=False)],
+    inputs: Annotated[
+        list[str],
+        typer.Argument(
+            help="Media files (any format ffmpeg reads), '-' for standard input, or folders (batch mode, with -d).",
+            show_default=False,
+        ),
+    ],
     formats: Annotated[
-        Optional[list[str]], typer.Option("--format", "-f", help=f"Output format, repeatable: {', '.join(WRITERS)}.")
+        Optional[list[str]],
+        typer.Option("--format", "-f", help=f"Output format, repeatable: {', '.join(WRITERS)}, or {ALL_FORMATS}."),
     ] = None,
     output: Annotated[
         Optional[Path], typer.Option("--output", "-o", help="Output file for a single input ('-' for stdout).")
@@ -81,6 +101,15 @@ def detect_command(
         Optional[Path], typer.Option("--output-dir", "-d", help="Folder for outputs named after each input.")
     ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace existing output files.")] = False,
+    recursive: Annotated[
+        bool, typer.Option("--recursive", "-r", help="Batch mode: also scan sub-folders of folder inputs.")
+    ] = False,
+    engine: Annotated[str, typer.Option(help="Batch engine: local, or ray (needs langspan[ray]).")] = "local",
+    ray_address: Annotated[
+        Optional[str], typer.Option(help="Ray cluster to join (e.g. ray://head:10001) [default: local Ray].")
+    ] = None,
+    ray_actors: Annotated[int, typer.Option(help="Ray: classifier actors (model copies).")] = 1,
+    ray_gpus: Annotated[float, typer.Option(help="Ray: GPUs per classifier actor (fractions share a GPU).")] = 0.0,
     model: ModelOption = DEFAULT_MODEL,
     revision: RevisionOption = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
@@ -101,6 +130,7 @@ def detect_command(
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
 ) -> None:
     """Detect the spoken language over time in every audio stream of each input."""
+    batch: Batch | None = None
     with _errors_to_exit(debug):
         options = DetectOptions(
             model=model, revision=revision, device=device, precision=precision, batch_size=batch_size,
@@ -108,14 +138,35 @@ def detect_command(
             streams=tuple(streams) if streams else None, include_windows=include_windows, allow_url=allow_url,
         )  # fmt: skip
         writers = _writers(formats, output)
+        ray_settings = ray_settings_for(engine, ray_address, ray_actors, ray_gpus)
+        # A folder with --output-dir is a batch; without it, a folder is just not a media file (an error per input).
+        if engine == "ray" or (output_dir is not None and any(Path(path).is_dir() for path in inputs)):
+            check_batch(inputs, output, output_dir)
+            batch = Batch(inputs, options, output_dir=output_dir, formats=[w.name for w in writers],
+                          recursive=recursive, overwrite=overwrite)  # fmt: skip
+    if batch is not None:
+        with _sigterm_as_interrupt(), _errors_to_exit(debug):  # Ctrl-C: exit 130 there, after this hint
+            try:
+                failed = run_batch(batch, engine, ray_settings, quiet, stderr)
+            except KeyboardInterrupt:
+                print("langspan: finished files are in the manifest; run again to resume", file=sys.stderr)
+                raise
+        if failed:
+            raise typer.Exit(1)
+        return
+    with _errors_to_exit(debug):
         _check_destination(inputs, writers, output, output_dir)
         classifier = load_classifier(options)
     failures = 0
+    streaming = _streaming_writer(writers, output, output_dir)
     for path in inputs:
         try:
-            with _progress(quiet) as progress:
-                timelines = detect(path, options, classifier=classifier, progress=progress)
-            _write(timelines, writers, Path(path), output, output_dir, overwrite)
+            with _sigterm_as_interrupt(), _media(path) as (media_path, name), _progress(quiet) as progress:
+                on_span = _print_span if streaming else None
+                timelines = detect(
+                    media_path, options, classifier=classifier, progress=progress, on_span=on_span, name=name
+                )
+            _write(timelines, [w for w in writers if w is not streaming], Path(path), output, output_dir, overwrite)
             if not quiet:
                 _print_table(timelines)
         except LangspanError as error:
@@ -125,6 +176,49 @@ def detect_command(
             _exit_interrupted(interrupt)
     if failures:
         raise typer.Exit(1)
+
+
+def _print_span(source: str, stream: int | None, span) -> None:
+    # One line per final span, flushed at once: `langspan detect - -f jsonl | jq` sees spans while we work.
+    sys.stdout.write(JSONLinesWriter.span_line(source, stream, span) + "\n")
+    sys.stdout.flush()
+
+
+def _streaming_writer(writers: list[Writer], output: Path | None, output_dir: Path | None) -> Writer | None:
+    """The JSON Lines writer when it writes to stdout: its lines go out as spans become final."""
+    to_stdout = (output is None and output_dir is None) or str(output) == STDIN_NAME
+    jsonl = [writer for writer in writers if isinstance(writer, JSONLinesWriter)]
+    return jsonl[0] if to_stdout and jsonl else None
+
+
+@contextmanager
+def _media(path: str):
+    """(file to read, name for the results): stdin is spooled to a temporary file that is always removed."""
+    if path != STDIN_NAME:
+        yield path, None
+        return
+    if sys.stdin is None or sys.stdin.isatty():
+        raise UsageError("input '-' reads media from standard input, but standard input is a terminal")
+    with spooled_stdin() as spooled:
+        yield spooled, STDIN_NAME
+
+
+@contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM (a pipeline being torn down) unwinds like Ctrl-C, so temporary files and partial outputs go away."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread (e.g. embedded): leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @app.command("tag")
@@ -184,7 +278,7 @@ def tag_command(
     failures = disagreements = 0
     for path in inputs:
         try:
-            with _progress(quiet) as progress:
+            with _sigterm_as_interrupt(), _progress(quiet) as progress:
                 result = tag_file(path, options, classifier, progress)
             if json_output:
                 sys.stdout.write(json.dumps(result_document(result, options), ensure_ascii=False) + "\n")
@@ -251,7 +345,7 @@ def model_labels(model: str, revision: str | None) -> list[str]:
 
 def _writers(formats: list[str] | None, output: Path | None) -> list[Writer]:
     if formats:
-        return [get_writer(name) for name in dict.fromkeys(formats)]
+        return get_writers(formats)
     if output is not None and str(output) != "-":
         return [writer_for_path(output)]
     return [get_writer("json")]
@@ -280,16 +374,16 @@ def _write(
 ) -> None:
     """Every output of one input, or none: all destinations are checked first, and a failed write takes back the
     files this call already wrote."""
-    if (output is None and output_dir is None) or str(output) == "-":
+    if (output is None and output_dir is None) or str(output) == STDIN_NAME:
         for writer in writers:
-            for timeline in timelines:
-                sys.stdout.write(writer.dumps(timeline))
+            sys.stdout.write(writer.dumps_all(timelines))
         sys.stdout.flush()
         return
+    # One file per audio stream, or one for all of them when the format draws every track together (html).
     jobs = [
-        (writer, timeline, output_path(timeline, writer, source, output, output_dir, several=len(timelines) > 1))
+        (writer, group, output_path(group[0], writer, source, output, output_dir, several=len(group) < len(timelines)))
         for writer in writers
-        for timeline in timelines
+        for group in writer.documents(timelines)
     ]
     for _, _, target in jobs:
         check_target(target, overwrite)
@@ -300,8 +394,8 @@ def _write(
             raise ExportError(f"{output_dir}: cannot create the output folder ({error.strerror or error})") from None
     written: list[Path] = []
     try:
-        for writer, timeline, target in jobs:
-            writer.dump(timeline, target)
+        for writer, group, target in jobs:
+            writer.dump_all(group, target)
             written.append(target)
     except BaseException:
         for target in written:
@@ -317,7 +411,8 @@ def output_path(
     if output is not None:
         return output.with_name(f"{output.stem}{stream}{output.suffix}")
     assert output_dir is not None
-    return output_dir / f"{source.stem}{stream}.{writer.extension}"
+    stem = "stdin" if str(source) == STDIN_NAME else source.stem
+    return output_dir / f"{stem}{stream}.{writer.extension}"
 
 
 def _print_table(timelines: list[Timeline]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -13,11 +13,13 @@ from . import media
 from .classifier import DEFAULT_MODEL, Classifier, HFClassifier
 from .errors import MediaError, UsageError
 from .segmenter import MergeSegmenter
-from .timeline import Timeline, WindowResult, options_to_dict
+from .timeline import Span, Timeline, WindowResult, options_to_dict
 from .windows import Window, WindowSpec, iter_windows
 
 # (source label, audio seconds done, total seconds or None when the container does not say)
 ProgressCallback = Callable[[str, float, "float | None"], None]
+# (source label, stream index, a span that is final): called as soon as the segmenter can vouch for a span
+SpanCallback = Callable[[str, "int | None", Span], None]
 
 
 @dataclass(frozen=True)
@@ -72,16 +74,20 @@ def detect(
     sample_rate: int | None = None,
     classifier: Classifier | None = None,
     progress: ProgressCallback | None = None,
+    on_span: SpanCallback | None = None,
+    name: str | None = None,
     **overrides: Any,
 ) -> list[Timeline]:
     """Language timelines of a media file (one per audio stream), a numpy array or a pydub AudioSegment.
 
+    ``on_span`` receives each span as soon as it is final (while the rest of the stream is still being
+    analysed, when the segmenter can tell); ``name`` replaces the path as the timelines' ``source``.
     ``overrides`` are DetectOptions fields, e.g. ``detect("talk.mp4", window=3.0, top_k=5)``.
     """
     options = replace(options or DetectOptions(), **overrides)
     classifier = classifier or load_classifier(options)
     return [
-        _timeline(label, stream, chunks, total, options, classifier, progress)
+        _timeline(name or label, stream, chunks, total, options, classifier, progress, on_span)
         for label, stream, chunks, total in _audio_sources(source, sample_rate, options)
     ]
 
@@ -134,19 +140,79 @@ def _timeline(
     options: DetectOptions,
     classifier: Classifier,
     progress: ProgressCallback | None,
+    on_span: SpanCallback | None = None,
 ) -> Timeline:
     spec = options.window_spec()
     counter = _SampleCounter(chunks)
     results: list[WindowResult] = []
-    for batch in _batches(iter_windows(counter, spec), options.batch_size):
-        probabilities = classifier.predict([window.samples for window in batch])
-        results.extend(WindowResult(w.tile_start, w.tile_end, p) for w, p in zip(batch, probabilities))
-        if progress:
-            progress(label, spec.seconds(batch[-1].end_sample), expected_seconds)
+    spans: list[Span] = []
+    try:
+        classified = _classified(counter, options, classifier, results, label, expected_seconds, progress)
+        for span in segment_incrementally(make_segmenter(options), classified, classifier.labels):
+            spans.append(span)
+            if on_span:
+                on_span(label, stream, span)
+    finally:
+        # Interrupted or failed: ffmpeg is stopped here and now, not whenever the last reference to it goes.
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
     duration = spec.seconds(counter.samples)
     if progress:
         progress(label, duration, duration)
-    spans = MergeSegmenter(top_k=options.top_k)(results, classifier.labels)
+    return build_timeline(label, stream, duration, results, options, classifier, spans)
+
+
+def _classified(
+    chunks: Iterable[np.ndarray],
+    options: DetectOptions,
+    classifier: Classifier,
+    results: list[WindowResult],
+    label: str,
+    expected_seconds: float | None,
+    progress: ProgressCallback | None,
+) -> Iterator[WindowResult]:
+    """Window results as the classifier delivers them, each also appended to ``results``."""
+    spec = options.window_spec()
+    for batch in window_batches(chunks, options):
+        probabilities = classifier.predict([window.samples for window in batch])
+        for window, p in zip(batch, probabilities):
+            results.append(WindowResult(window.tile_start, window.tile_end, p))
+            yield results[-1]
+        if progress:
+            progress(label, spec.seconds(batch[-1].end_sample), expected_seconds)
+
+
+def window_batches(chunks: Iterable[np.ndarray], options: DetectOptions) -> Iterator[list[Window]]:
+    """The windows of one stream in model batches — the unit every engine hands to the classifier."""
+    return _batches(iter_windows(chunks, options.window_spec()), options.batch_size)
+
+
+def make_segmenter(options: DetectOptions) -> Any:
+    return MergeSegmenter(top_k=options.top_k)
+
+
+def segment_incrementally(segmenter: Any, windows: Iterable[WindowResult], labels: Sequence[str]) -> Iterator[Span]:
+    """Spans as soon as they are final: through ``segmenter.stream`` when the segmenter has one (it yields each
+    span once later windows can no longer change it), otherwise all at once at the end of the stream."""
+    if hasattr(segmenter, "stream"):
+        yield from segmenter.stream(windows, labels)
+    else:
+        yield from segmenter(list(windows), labels)
+
+
+def build_timeline(
+    label: str,
+    stream: int | None,
+    duration: float,
+    results: Sequence[WindowResult],
+    options: DetectOptions,
+    classifier: Classifier,
+    spans: Sequence[Span] | None = None,
+) -> Timeline:
+    """The Timeline of one stream from its window results (segmented here unless ``spans`` are given)."""
+    if spans is None:
+        spans = list(segment_incrementally(make_segmenter(options), results, classifier.labels))
     return Timeline(
         source=label,
         stream=stream,
