@@ -27,7 +27,6 @@ from .batch import Batch
 from .classifier import DEFAULT_MODEL, model_error
 from .cli_batch import check_batch, ray_settings_for, run_batch
 from .errors import ExportError, LangspanError, ModelError, UsageError
-from .languages import language_name
 from .pipeline import DetectOptions, detect, load_classifier
 from .spool import STDIN_NAME, spooled_stdin
 from .tagging import DEFAULT_MIN_CONFIDENCE, FileResult, TagOptions, parse_languages, result_document, tag_file
@@ -301,20 +300,24 @@ def tag_command(
 
 
 def _print_tag_table(result: FileResult, check: bool) -> None:
-    table = Table(title_justify="left", box=None)
-    for column in ("file", "stream", "tag", "check" if check else "action", "detected", "confidence", "evidence"):
-        table.add_column(column, justify="right" if column in ("stream", "confidence", "evidence") else "left")
+    table = Table(box=None)
+    columns = ("file", "stream", "tag", "check" if check else "action", "detected", "share", "conf.", "evidence")
+    for column in columns:
+        table.add_column(column, justify="right" if column in ("stream", "share", "conf.", "evidence") else "left")
     for tag in result.streams:
         detected = tag.detected
-        table.add_row(
-            Path(result.source).name,
-            str(tag.stream),
-            f"{tag.old or 'und'} → {tag.reported}",
-            tag.verdict if check else tag.action,
-            "–" if detected is None else f"{language_name(detected.language)} ({detected.language}) {detected.share:.0%}",
-            "–" if detected is None else f"{detected.confidence:.0%}",
-            "–" if detected is None else f"{detected.evidence:.1f} s",
+        facts = (
+            ("–",) * 4
+            if detected is None
+            else (
+                detected.language,
+                f"{detected.share:.0%}",
+                f"{detected.confidence:.0%}",
+                f"{detected.evidence:.1f} s",
+            )
         )
+        action = tag.verdict if check else tag.action
+        table.add_row(Path(result.source).name, str(tag.stream), f"{tag.old or 'und'} → {tag.reported}", action, *facts)
     stderr.print(table)
     if result.written:
         stderr.print(f"wrote {result.written}")
@@ -327,6 +330,8 @@ def languages_command(
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
 ) -> None:
     """List the model's language labels with their names (tab-separated on stdout)."""
+    from .languages import language_name
+
     with _errors_to_exit(debug):
         for label in model_labels(model, revision):
             typer.echo(f"{label}\t{language_name(label)}")
