@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import pytest
-from conftest import TINY_MODEL
-from tagging_media import folder_listing, languages, make_movie, sha256
+from conftest import FIXTURES, TINY_MODEL
+from tagging_media import (
+    assert_only_languages_changed,
+    ffprobe,
+    folder_listing,
+    languages,
+    make_movie,
+    mkvmerge_tracks,
+    sha256,
+)
 from typer.testing import CliRunner
 
 from langspan import cli
@@ -142,3 +152,91 @@ def test_interrupt_while_writing_exits_130_and_leaves_the_original(tmp_path, mon
     assert result.stderr.endswith("langspan: interrupted\n")
     assert sha256(movie) == digest
     assert folder_listing(tmp_path) == listing
+
+
+# --- real languages: the trained stand-in model on the demo media with ground truth ---------------------------
+
+DEMO = FIXTURES / "demo"
+STANDIN = ["--model", str(FIXTURES / "standin-lid")]
+# The stand-in's four languages in each container's form, written out by hand.
+B_FORM = {"deu": "ger", "eng": "eng", "fra": "fre", "spa": "spa"}
+T_FORM = {"deu": "deu", "eng": "eng", "fra": "fra", "spa": "spa"}
+
+
+def truth(name: str) -> dict[int, str]:
+    """The true language of each audio stream of a demo file, by ffprobe index."""
+    document = json.loads((DEMO / name).read_text())
+    return {stream["index"]: stream["spans"][0]["language"] for stream in document["streams"]}
+
+
+@pytest.fixture
+def demo_copy(tmp_path):
+    def copy(name: str) -> Path:
+        target = tmp_path / name
+        shutil.copyfile(DEMO / name, target)
+        return target
+
+    return copy
+
+
+def test_untagged_tracks_get_their_true_languages_and_nothing_else_changes(demo_copy):
+    movie = demo_copy("tracks_untagged.mkv")
+    before, listing = ffprobe(movie), folder_listing(movie.parent)
+    result = tag(str(movie), "--in-place", "--json", *STANDIN)
+    assert result.exit_code == 0, result.stderr
+    expected = {index: B_FORM[language] for index, language in truth("tracks_untagged.truth.json").items()}
+    assert languages(movie) == expected
+    assert_only_languages_changed(before, ffprobe(movie), expected)
+    assert folder_listing(movie.parent) == listing
+    for stream in reports(result.stdout)[0]["streams"]:
+        assert stream["detected"]["share"] >= 0.6 and stream["detected"]["confidence"] >= 0.5
+
+    digest = sha256(movie)
+    again = tag(str(movie), "--in-place", *STANDIN)
+    assert again.exit_code == 0, again.stderr
+    assert sha256(movie) == digest  # already tagged: nothing to do
+
+
+def test_mkv_gets_bibliographic_codes_and_keeps_a_wrong_tag_unless_forced(demo_copy):
+    movie = demo_copy("tracks.mkv")  # stream 1 untagged German, stream 2 French tagged "eng"
+    true = truth("tracks.truth.json")
+    assert (true, languages(movie)) == ({1: "deu", 2: "fra"}, {1: None, 2: "eng"})
+    assert tag(str(movie), "--in-place", *STANDIN).exit_code == 0
+    assert languages(movie) == {1: "ger", 2: "eng"}  # B form; the existing tag is kept
+    assert tag(str(movie), "--in-place", "--force", *STANDIN).exit_code == 0
+    assert languages(movie) == {1: "ger", 2: "fre"}
+
+
+def test_check_exits_3_on_the_wrongly_tagged_demo_and_0_once_it_is_fixed(demo_copy):
+    movie = demo_copy("tracks.mkv")
+    digest = sha256(movie)
+    result = tag(str(movie), "--check", "--json", *STANDIN)
+    assert result.exit_code == 3, result.stderr
+    verdicts = {s["stream"]: (s["verdict"], s["new"]) for s in reports(result.stdout)[0]["streams"]}
+    assert verdicts == {1: ("untagged", "ger"), 2: ("disagree", "fre")}
+    assert sha256(movie) == digest
+    assert tag(str(movie), "--in-place", "--force", *STANDIN).exit_code == 0
+    assert tag(str(movie), "--check", *STANDIN).exit_code == 0
+
+
+def test_mp4_gets_terminology_codes(demo_copy):
+    movie = demo_copy("tracks.mp4")
+    before = ffprobe(movie)
+    assert tag(str(movie), "--in-place", *STANDIN).exit_code == 0
+    expected = {index: T_FORM[language] for index, language in truth("tracks_mp4.truth.json").items()}
+    assert languages(movie) == expected == {1: "deu", 2: "eng"}
+    assert_only_languages_changed(before, ffprobe(movie), expected)
+
+
+def test_audio_only_mp4(demo_copy):
+    movie = demo_copy("single.mp4")
+    assert tag(str(movie), "--in-place", *STANDIN).exit_code == 0
+    assert languages(movie) == {0: T_FORM[truth("single.truth.json")[0]]}
+
+
+@pytest.mark.skipif(shutil.which("mkvpropedit") is None, reason="mkvtoolnix is not installed")
+def test_mkvpropedit_engine_on_the_demo(demo_copy):
+    movie = demo_copy("tracks.mkv")
+    assert tag(str(movie), "--in-place", "--force", "--engine", "mkvpropedit", *STANDIN).exit_code == 0
+    audio = [t["properties"] for t in mkvmerge_tracks(movie) if t["type"] == "audio"]
+    assert [(p["language"], p["language_ietf"]) for p in audio] == [("ger", "de"), ("fre", "fr")]
