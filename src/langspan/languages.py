@@ -59,16 +59,24 @@ def _all_codes_and_names() -> list[str]:
     return [lang.pt3 for lang in iter_langs()] + [lang.name.lower() for lang in iter_langs()]
 
 
+# ISO 639-2 special codes containers understand: no linguistic content, several languages, undetermined.
+NO_SPEECH = "zxx"
+MULTIPLE = "mul"
+CONVENTIONS = ("matroska", "mp4")
+
+
 def container_code(code: str, convention: str) -> str:
     """Three-letter code a container stores for an ISO 639-3 label.
 
     ``convention`` is ``"matroska"`` (ISO 639-2/B, ``ger``) or ``"mp4"`` (ISO 639-2/T, ``deu``). Languages without
     a 639-2 code fall back to their macrolanguage (``cmn`` → ``chi``/``zho``), else ``und``.
     """
-    if code in ("zxx", "mul", "und"):
+    if convention not in CONVENTIONS:
+        raise ValueError(f"unknown container convention {convention!r}")
+    if code in (NO_SPEECH, MULTIPLE, UNKNOWN):
         return code
     if code == NONSPEECH:
-        return "zxx"
+        return NO_SPEECH
     lang = _lang(code)
     if lang is None:
         return UNKNOWN
@@ -76,3 +84,32 @@ def container_code(code: str, convention: str) -> str:
         if candidate is not None and candidate.pt2b:
             return candidate.pt2b if convention == "matroska" else candidate.pt2t
     return UNKNOWN
+
+
+def bcp47(code: str) -> str:
+    """BCP-47 language tag of an ISO 639-3 label (Matroska's LanguageIETF element).
+
+    RFC 5646 uses the ISO 639-1 code where one exists (``deu`` → ``de``), else the 639-3 code itself, which keeps
+    precision the 639-2 fallback loses (``cmn`` stays ``cmn`` where the legacy element says ``chi``).
+    """
+    if code == NONSPEECH:
+        return NO_SPEECH
+    if code in (NO_SPEECH, MULTIPLE, UNKNOWN):
+        return code
+    lang = _lang(code)
+    if lang is None:
+        return UNKNOWN
+    return lang.pt1 or lang.pt3
+
+
+def same_language(tag: str, code: str) -> bool:
+    """Whether a container tag (639-2/B or /T, 639-1 or 639-3) names the language of label ``code``.
+
+    ``ger``, ``deu`` and ``de`` all match ``deu``; ``chi`` matches ``cmn``, because ``chi`` is the best a 639-2
+    container can say for Mandarin.
+    """
+    tag = tag.strip().lower()
+    if tag in (container_code(code, "matroska"), container_code(code, "mp4")):
+        return tag != UNKNOWN
+    lang = _lang(tag)
+    return lang is not None and lang.pt3 == code

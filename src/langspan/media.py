@@ -179,19 +179,24 @@ def check_readable(path: str | os.PathLike[str]) -> Path:
 
 def probe(path: str | os.PathLike[str], allow_url: bool = False) -> MediaInfo:
     """Streams and duration of a local media file (or, with ``allow_url``, an http(s) URL)."""
+    return media_info(str(path), probe_raw(path, allow_url))
+
+
+def probe_raw(path: str | os.PathLike[str], allow_url: bool = False) -> dict:
+    """ffprobe's whole JSON description of a source: ``format``, every ``streams`` entry and ``chapters``."""
     url, fence = ffmpeg_input(path, allow_url)
     try:
-        data = ffmpeg.probe(url, cmd=find_ffmpeg().ffprobe, v="error", **fence)
+        return ffmpeg.probe(url, cmd=find_ffmpeg().ffprobe, v="error", show_chapters=None, **fence)
     except ffmpeg.Error as error:
         tail = _tail(error.stderr)
         cause = _refusal(tail) or f"not a readable media file ({_last_line(tail)})"
         raise MediaError(f"{path}: {cause}", tail) from None
     except json.JSONDecodeError:
         raise MediaError(f"{path}: ffprobe returned unreadable output") from None
-    return _media_info(str(path), data)
 
 
-def _media_info(path: str, data: dict) -> MediaInfo:
+def media_info(path: str, data: dict) -> MediaInfo:
+    """The MediaInfo of ffprobe JSON from ``probe_raw``."""
     fmt = data.get("format", {})
     streams = data.get("streams", [])
     audio = tuple(_audio_stream(s, _float(fmt.get("duration"))) for s in streams if s.get("codec_type") == "audio")
@@ -201,7 +206,7 @@ def _media_info(path: str, data: dict) -> MediaInfo:
 
 def _audio_stream(stream: dict, container_duration: float | None) -> AudioStream:
     tags = {key.lower(): value for key, value in stream.get("tags", {}).items()}
-    duration = _float(stream.get("duration")) or _matroska_duration(tags.get("duration")) or container_duration
+    duration = stream_duration(stream) or container_duration
     return AudioStream(
         index=int(stream["index"]),
         codec=stream.get("codec_name", "unknown"),
@@ -210,6 +215,12 @@ def _audio_stream(stream: dict, container_duration: float | None) -> AudioStream
         duration=duration,
         language=tags.get("language"),
     )
+
+
+def stream_duration(stream: dict) -> float | None:
+    """A stream's own duration in seconds from its ffprobe entry (Matroska keeps it in a tag), or None."""
+    tags = {key.lower(): value for key, value in stream.get("tags", {}).items()}
+    return _float(stream.get("duration")) or _matroska_duration(tags.get("duration"))
 
 
 def _matroska_duration(value: str | None) -> float | None:
@@ -341,6 +352,12 @@ def _read_samples(stdout) -> Iterator[np.ndarray]:
         remainder = data[usable:]
         if usable:
             yield np.frombuffer(data[:usable], dtype="<f4").astype(np.float32)
+
+
+def tool_error(message: str, stderr: bytes | None) -> MediaError:
+    """A MediaError ``message (last line of stderr)`` that carries the stderr tail, for any ffmpeg-family tool."""
+    tail = _tail(stderr)
+    return MediaError(f"{message} ({_last_line(tail)})", tail)
 
 
 def _refusal(tail: str) -> str | None:
