@@ -4,8 +4,9 @@
 default ``facebook/mms-lid-256`` — through ``AutoFeatureExtractor`` + ``AutoModelForAudioClassification``.
 
 Precision is where the speed is (measured in docs/benchmarks.md): on CPU, dynamic int8 linear layers run the
-full-size model about 2-3x faster than fp32 and agree with it on ≥ 99% of windows (tests/test_classifier.py);
-bf16/fp16 are *slower* on CPUs without AMX. ``auto`` therefore means int8 on CPU and fp16 on CUDA.
+full-size model 2-3x faster than fp32 and agree with it on ≥ 99% of windows (tests/test_classifier.py); bf16 sits
+in between on CPUs with AVX-512 BF16 and is slow elsewhere. ``auto`` therefore means int8 on CPU for large models
+(small ones stay fp32: quantizing activations costs more than it saves on small matrices) and fp16 on CUDA.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ PRECISIONS = ("auto", "fp32", "int8", "fp16", "bf16")
 # What ``auto`` means per device: the fastest precision that passes the accuracy guard there. MPS keeps fp32:
 # nobody here could measure it.
 AUTO_PRECISION = {"cpu": "int8", "cuda": "fp16", "mps": "fp32"}
+# Dynamic int8 quantizes activations on every call; that overhead only pays off on large matrices. Below this many
+# parameters in Linear layers (a 12-layer base-size wav2vec2 has ~85M, mms-lid-256 ~900M; the 2 MB stand-in and
+# a 4-layer hidden-256 model measured slower in int8) ``auto`` keeps fp32 on the CPU.
+INT8_MIN_LINEAR_PARAMETERS = 50_000_000
 
 
 class Classifier(Protocol):
@@ -61,14 +66,15 @@ class HFClassifier:
         self.name = model
         self.revision = revision
         self.device = resolve_device(device)
-        self.precision = resolve_precision(precision, self.device)
+        resolve_precision(precision, self.device)  # a usage error before the slow part
         if threads is not None:
             # Asked for explicitly, so set here at load time and never at import: the process's other torch
             # users share this setting.
             torch.set_num_threads(threads)
+        self.feature_extractor, self.model = _load(model, revision)
+        self.precision = resolve_precision(precision, self.device, linear_parameters(self.model))
         # int8 keeps fp32 activations between its quantized linear layers.
         self.dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(self.precision, torch.float32)
-        self.feature_extractor, self.model = _load(model, revision)
         self.model.to(self.device, dtype=self.dtype).eval()
         if self.precision == "int8":
             self.model = quantize_int8(self.model)
@@ -96,13 +102,22 @@ class HFClassifier:
         return torch.softmax(logits.float(), dim=-1).cpu().numpy()
 
 
-def resolve_precision(precision: str, device: str) -> str:
-    """The concrete precision for a resolved device; int8 exists only on CPU."""
+def resolve_precision(precision: str, device: str, linear_parameters: int | None = None) -> str:
+    """The concrete precision for a resolved device (and model size, for ``auto`` on CPU); int8 is CPU-only."""
     if precision == "auto":
-        return AUTO_PRECISION.get(device, "fp32")
+        chosen = AUTO_PRECISION.get(device, "fp32")
+        if chosen == "int8" and linear_parameters is not None and linear_parameters < INT8_MIN_LINEAR_PARAMETERS:
+            return "fp32"
+        return chosen
     if precision == "int8" and device != "cpu":
         raise UsageError(f"--precision int8 runs on the CPU only (device is {device}); use fp16 or bf16 on a GPU")
     return precision
+
+
+def linear_parameters(model) -> int:
+    import torch
+
+    return sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear))
 
 
 def quantize_int8(model):
