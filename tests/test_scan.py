@@ -59,10 +59,10 @@ def test_a_two_language_track_falls_back_to_a_full_pass(tmp_path):
     classifier = loudness_classifier()
     (result,) = scan(track, classifier=classifier, min_probes=8, max_probes=16)
     assert result.full_pass
-    assert result.windows == 40 and result.evidence_seconds == pytest.approx(80.0)
+    assert result.windows == 40 and result.evidence_seconds == pytest.approx(16 * 2.0 + 80.0)  # probes + full pass
     assert dict(result.votes) == {"eng": 20, "deu": 20}
     assert result.share == pytest.approx(0.5) and result.confidence < 0.99
-    # 16 probes, then all 40 windows: the probes were not wasted silently, they are visible in the call count.
+    # 16 probes, then all 40 windows: the probes' cost is counted, not hidden.
     assert sum(classifier.calls) == 16 + 40
 
 

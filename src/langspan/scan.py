@@ -53,9 +53,9 @@ class ScanResult:
     confidence: float
     """Probability that ``language`` truly leads the runner-up (the stopping rule's Beta/binomial bound)."""
     evidence_seconds: float
-    """Audio seconds the model classified: compare with ``duration`` to see what the scan saved."""
+    """Audio seconds the model classified, probes before a full pass included: compare with ``duration``."""
     windows: int
-    """Windows classified."""
+    """Windows that voted (after a full pass: the full pass's windows)."""
     full_pass: bool
     """True when the probes were not conclusive (or the track too short) and every window was classified."""
     votes: tuple[tuple[str, int], ...]
@@ -130,7 +130,7 @@ def _scan_stream(
     spec = options.window_spec()
     duration = stream.duration
     if duration is None or duration <= rule.max_probes * spec.window:
-        return _full_pass(path, stream.index, options, classifier)
+        return _full_pass(path, stream.index, options, classifier, probe_seconds=0.0)
     votes: Counter = Counter()
     seconds = 0.0
     starts = probe_starts(duration, spec.window, rule.max_probes)
@@ -149,15 +149,17 @@ def _scan_stream(
                 return _result(path, stream.index, duration, votes, seconds, full_pass=False)
     finally:
         clips.close()
-    return _full_pass(path, stream.index, options, classifier)
+    return _full_pass(path, stream.index, options, classifier, probe_seconds=seconds)
 
 
-def _full_pass(path: str, index: int, options: DetectOptions, classifier: Classifier) -> ScanResult:
+def _full_pass(
+    path: str, index: int, options: DetectOptions, classifier: Classifier, probe_seconds: float
+) -> ScanResult:
     dense = replace(options, streams=(index,), include_windows=True)
     (timeline,) = detect(path, dense, classifier=classifier)
     classified = [w for w in timeline.windows or () if w.probabilities is not None]
     votes = Counter(timeline.labels[int(np.argmax(w.probabilities))] for w in classified)
-    seconds = sum(w.end - w.start for w in classified)
+    seconds = probe_seconds + sum(w.end - w.start for w in classified)
     return _result(path, index, timeline.duration, votes, seconds, full_pass=True)
 
 
