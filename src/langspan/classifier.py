@@ -4,9 +4,9 @@
 default ``facebook/mms-lid-256`` — through ``AutoFeatureExtractor`` + ``AutoModelForAudioClassification``.
 
 Precision is where the speed is (measured in docs/benchmarks.md): on CPU, dynamic int8 linear layers run the
-full-size model 2-3x faster than fp32 and agree with it on ≥ 99% of windows (tests/test_classifier.py); bf16 sits
-in between on CPUs with AVX-512 BF16 and is slow elsewhere. ``auto`` therefore means int8 on CPU for large models
-(small ones stay fp32: quantizing activations costs more than it saves on small matrices) and fp16 on CUDA.
+full-size model about 4x faster than fp32 and agree with it on ≥ 99% of windows (tests/test_classifier.py); bf16
+comes close on CPUs with AVX-512 BF16 and is slow on others. ``auto`` therefore means int8 on CPU for large
+models (small ones stay fp32: quantizing activations costs more than it saves on small matrices), fp16 on CUDA.
 """
 
 from __future__ import annotations
@@ -136,10 +136,13 @@ def quantize_int8(model):
     import torch
     from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
+    def is_linear_weight(module, name: str) -> bool:
+        return isinstance(module, torch.nn.Linear) and name == "weight"
+
+    _copy_off_the_checkpoint_file(model, keep=is_linear_weight)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", UserWarning)
-        _copy_off_the_checkpoint_file(model, keep=lambda module, name: isinstance(module, torch.nn.Linear) and name == "weight")
         return quantize_dynamic(model, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8, inplace=True)
 
 

@@ -37,7 +37,7 @@ class DetectOptions:
     device: str = "auto"
     """auto | cpu | cuda | mps."""
     precision: str = "auto"
-    """auto | fp32 | int8 | fp16 | bf16; auto = int8 on CPU for large models (2-3x faster than fp32, ≥ 99% of
+    """auto | fp32 | int8 | fp16 | bf16; auto = int8 on CPU for large models (~4x faster than fp32, ≥ 99% of
     windows agree), fp32 for small ones, fp16 on CUDA."""
     batch_size: int = 8
     """Windows per model call: batching amortises per-call overhead (≈25% faster on CPU at 8; use 32-64 on a GPU)."""
