@@ -9,14 +9,15 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from conftest import TINY_MODEL, ScriptedClassifier, one_hot
-from langspan import media
+from conftest import FIXTURES, TINY_MODEL, ScriptedClassifier
 from langspan.cli import app
 from langspan.errors import UsageError
 from langspan.languages import NONSPEECH, UNKNOWN
 from langspan.pipeline import detect
 
 RATE = 16_000
+DEMO = FIXTURES / "demo"
+STANDIN = FIXTURES / "standin-lid"
 SCHEMA = json.loads(resources.files("langspan").joinpath("schema/timeline.schema.json").read_text())
 runner = CliRunner()
 
@@ -30,14 +31,6 @@ def sign_classifier(labels=("eng", "deu")):
         return np.array([eng, 1 - eng] + [0.0] * (len(labels) - 2))
 
     return ScriptedClassifier(labels, answer)
-
-
-def spoken(tmp_path, text, voice="en"):
-    wav = tmp_path / f"{voice}.wav"
-    subprocess.run(["espeak-ng", "-v", voice, "-w", str(wav), text], check=True)
-    samples = np.concatenate(list(media.decode(wav)))
-    voiced = np.flatnonzero(np.abs(samples) > 0.01)
-    return samples[voiced[0] : voiced[-1] + 1]
 
 
 def test_silence_only_is_one_nonspeech_span_and_never_classified(tmp_path, tiny_classifier):
@@ -63,18 +56,32 @@ def test_silence_only_is_one_nonspeech_span_and_never_classified(tmp_path, tiny_
     assert sum(calls) == 5 and NONSPEECH not in without_vad.languages()
 
 
-def test_speech_is_classified_and_its_edges_come_from_the_speech_detector(tmp_path):
-    voice = spoken(tmp_path, "This sentence is spoken after a quiet intro, and followed by silence again.")
-    intro = np.zeros(5 * RATE, np.float32)
-    signal = np.concatenate([intro, voice, np.zeros(5 * RATE, np.float32)])
-    speech_end = (len(intro) + len(voice)) / RATE
-    classifier = ScriptedClassifier(("eng", "deu"), lambda s: one_hot(("eng", "deu"), "eng", 0.95))
-    (timeline,) = detect(signal, sample_rate=RATE, classifier=classifier)
-    assert [s.language for s in timeline.spans] == [NONSPEECH, "eng", NONSPEECH]
-    intro_span, speech, outro = timeline.spans
-    assert speech.start == pytest.approx(5.0, abs=0.1)  # snapped to the onset, not the window edge at 4 or 6
-    assert speech.end == pytest.approx(speech_end, abs=0.3)
-    assert sum(classifier.calls) == timeline.stats["classified_windows"] < timeline.stats["windows"]
+@pytest.fixture(scope="module")
+def standin():
+    from langspan.classifier import HFClassifier
+
+    return HFClassifier(str(STANDIN), device="cpu")
+
+
+def test_the_demo_podcast_matches_its_truth(standin):
+    """Jingle, then eng/deu/fra/spa/eng with short pauses at each switch: a nonspeech intro, the same language
+    sequence as the truth with no spurious span, and every boundary within the pause between two spans (±0.5 s)."""
+    (timeline,) = detect(DEMO / "podcast.mp3", classifier=standin)
+    truth = json.loads((DEMO / "podcast.truth.json").read_text())["streams"][0]["spans"]
+    spans = list(timeline.spans)
+    assert spans[0].language == NONSPEECH and truth[0]["language"] == NONSPEECH
+    if spans[-1].language == NONSPEECH:  # the file ends with a second of silence, which no truth span covers
+        assert spans[-1].start == pytest.approx(truth[-1]["end"], abs=0.5)
+        spans.pop()
+    assert [s.language for s in spans] == [t["language"] for t in truth]
+    for left, right, boundary in zip(truth, truth[1:], spans[1:]):
+        pause = (left["end"], right["start"])  # any time inside the pause between the two is right
+        assert pause[0] - 0.5 <= boundary.start <= pause[1] + 0.5, (boundary, pause)
+    assert all(s.confidence > 0.8 and s.alternatives[0].language == s.language for s in spans[1:])
+    changes = sum(a.language != b.language for a, b in zip(spans[1:], spans[2:]))
+    assert timeline.stats["boundaries_refined"] == changes == 4
+    assert timeline.stats["refinement_windows"] == 3 * changes
+    assert timeline.stats["classified_windows"] < timeline.stats["windows"]  # the jingle was never classified
 
 
 def test_expected_languages_change_the_result():
