@@ -24,8 +24,10 @@ from langspan.cli import app
 
 TINY = str(TINY_MODEL)
 # The tiny model's labels in each container's form, written out by hand (see test_container_codes for all 256).
-MATROSKA = {"eng": "eng", "deu": "ger", "fra": "fre", "spa": "spa", "cmn": "chi"}
-MP4 = {"eng": "eng", "deu": "deu", "fra": "fra", "spa": "spa", "cmn": "zho"}
+# Special codes are the same in both; synthetic tones are no speech (zxx) once speech detection runs.
+SPECIAL = {"zxx": "zxx", "mul": "mul"}
+MATROSKA = {"eng": "eng", "deu": "ger", "fra": "fre", "spa": "spa", "cmn": "chi", **SPECIAL}
+MP4 = {"eng": "eng", "deu": "deu", "fra": "fra", "spa": "spa", "cmn": "zho", **SPECIAL}
 # The random tiny model is never confident: accept whatever it says, so the writing path runs.
 ANY_CONFIDENCE = ["--model", TINY, "--min-confidence", "0"]
 

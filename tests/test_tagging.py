@@ -31,6 +31,10 @@ from langspan.tagging import (
 from langspan.timeline import Span, Timeline
 
 
+# The scripted tone classifier labels tones as speech; speech detection would (rightly) call them nonspeech.
+TONES = DetectOptions(vad=False)
+
+
 def timeline(*spans: tuple[float, float, str, float]) -> Timeline:
     duration = max((end for _, end, _, _ in spans), default=0.0)
     return Timeline("x.mkv", 1, duration, "m", None, {}, tuple(Span(*span) for span in spans))
@@ -193,7 +197,7 @@ def untagged_mp4(tmp_path: Path) -> Path:
 
 def test_in_place_tags_mkv_streams_in_bibliographic_form(untagged_mkv):
     folder_before = folder_listing(untagged_mkv.parent)
-    result = tag_file(untagged_mkv, TagOptions(in_place=True), tone_classifier())
+    result = tag_file(untagged_mkv, TagOptions(detect=TONES, in_place=True), tone_classifier())
     assert languages(untagged_mkv) == {1: "ger", 2: "fre"}
     assert [(tag.stream, tag.old, tag.new, tag.action) for tag in result.streams] == [
         (1, None, "ger", "set"),
@@ -204,12 +208,12 @@ def test_in_place_tags_mkv_streams_in_bibliographic_form(untagged_mkv):
 
 
 def test_in_place_tags_mp4_streams_in_terminology_form(untagged_mp4):
-    tag_file(untagged_mp4, TagOptions(in_place=True), tone_classifier())
+    tag_file(untagged_mp4, TagOptions(detect=TONES, in_place=True), tone_classifier())
     assert languages(untagged_mp4) == {1: "deu", 2: "fra"}
 
 
 def test_second_run_does_nothing_and_never_loads_the_model(untagged_mkv):
-    tag_file(untagged_mkv, TagOptions(in_place=True), tone_classifier())
+    tag_file(untagged_mkv, TagOptions(detect=TONES, in_place=True), tone_classifier())
     digest = sha256(untagged_mkv)
     result = tag_file(untagged_mkv, TagOptions(in_place=True), never_load)
     assert [tag.action for tag in result.streams] == ["tagged", "tagged"]
@@ -217,7 +221,7 @@ def test_second_run_does_nothing_and_never_loads_the_model(untagged_mkv):
     assert sha256(untagged_mkv) == digest
 
 
-@pytest.mark.parametrize("options", [TagOptions(dry_run=True, in_place=True), TagOptions(check=True), TagOptions()])
+@pytest.mark.parametrize("options", [TagOptions(detect=TONES, dry_run=True, in_place=True), TagOptions(detect=TONES, check=True), TagOptions(detect=TONES)])
 def test_dry_run_and_check_write_nothing(untagged_mkv, options):
     digest, listing = sha256(untagged_mkv), folder_listing(untagged_mkv.parent)
     result = tag_file(untagged_mkv, options, tone_classifier())
@@ -229,7 +233,7 @@ def test_dry_run_and_check_write_nothing(untagged_mkv, options):
 
 def test_check_finds_a_wrong_tag_and_accepts_a_right_one_in_any_form(tmp_path):
     movie = make_movie(tmp_path, "wrong.mkv", ("deu", "eng"))  # deu is right (T form), eng is wrong
-    result = tag_file(movie, TagOptions(check=True), tone_classifier())
+    result = tag_file(movie, TagOptions(detect=TONES, check=True), tone_classifier())
     assert [tag.verdict for tag in result.streams] == ["agree", "disagree"]
     assert result.disagrees
 
@@ -237,30 +241,30 @@ def test_check_finds_a_wrong_tag_and_accepts_a_right_one_in_any_form(tmp_path):
 def test_existing_tags_are_kept_unless_forced(tmp_path):
     movie = make_movie(tmp_path, "tagged.mkv", (None, "eng"))
     classifier = tone_classifier()
-    tag_file(movie, TagOptions(in_place=True), classifier)
+    tag_file(movie, TagOptions(detect=TONES, in_place=True), classifier)
     assert languages(movie) == {1: "ger", 2: "eng"}
     assert sum(classifier.calls) == 2  # only the untagged stream was analysed (2 windows)
-    tag_file(movie, TagOptions(in_place=True, force=True), classifier)
+    tag_file(movie, TagOptions(detect=TONES, in_place=True, force=True), classifier)
     assert languages(movie) == {1: "ger", 2: "fre"}
 
 
 def test_stream_selection(untagged_mkv):
-    result = tag_file(untagged_mkv, TagOptions(in_place=True, detect=DetectOptions(streams=(2,))), tone_classifier())
+    result = tag_file(untagged_mkv, TagOptions(in_place=True, detect=DetectOptions(vad=False, streams=(2,))), tone_classifier())
     assert [tag.stream for tag in result.streams] == [2]
     assert languages(untagged_mkv) == {1: None, 2: "fre"}
     with pytest.raises(MediaError, match="not an audio stream"):
-        tag_file(untagged_mkv, TagOptions(in_place=True, detect=DetectOptions(streams=(0,))), tone_classifier())
+        tag_file(untagged_mkv, TagOptions(in_place=True, detect=DetectOptions(vad=False, streams=(0,))), tone_classifier())
 
 
 def test_low_confidence_leaves_the_file_alone(untagged_mkv):
     digest = sha256(untagged_mkv)
-    result = tag_file(untagged_mkv, TagOptions(in_place=True, min_confidence=0.9), tone_classifier())
+    result = tag_file(untagged_mkv, TagOptions(detect=TONES, in_place=True, min_confidence=0.9), tone_classifier())
     assert [(tag.action, tag.reported) for tag in result.streams] == [("uncertain", "und")] * 2
     assert sha256(untagged_mkv) == digest
 
 
 def test_languages_restriction_changes_the_answer(untagged_mkv):
-    result = tag_file(untagged_mkv, TagOptions(dry_run=True, languages=("eng", "fra"), min_confidence=0.5), tone_classifier())
+    result = tag_file(untagged_mkv, TagOptions(detect=TONES, dry_run=True, languages=("eng", "fra"), min_confidence=0.5), tone_classifier())
     assert [tag.detected.language for tag in result.streams] == ["fra", "fra"]  # type: ignore[union-attr]
 
 
@@ -268,7 +272,7 @@ def test_output_writes_a_new_file_and_leaves_the_source_alone(untagged_mkv, tmp_
     digest = sha256(untagged_mkv)
     target = tmp_path / "out" / "tagged.mkv"
     target.parent.mkdir()
-    result = tag_file(untagged_mkv, TagOptions(output=target), tone_classifier())
+    result = tag_file(untagged_mkv, TagOptions(detect=TONES, output=target), tone_classifier())
     assert result.written == str(target.resolve())
     assert languages(target) == {1: "ger", 2: "fre"}
     assert sha256(untagged_mkv) == digest
@@ -280,7 +284,7 @@ def test_output_never_replaces_an_existing_file_unless_asked(untagged_mkv, tmp_p
     with pytest.raises(ExportError, match="already exists"):
         tag_file(untagged_mkv, TagOptions(output=target), never_load)  # fails before any analysis
     assert target.read_bytes() == b"precious"
-    tag_file(untagged_mkv, TagOptions(output=target, overwrite=True), tone_classifier())
+    tag_file(untagged_mkv, TagOptions(detect=TONES, output=target, overwrite=True), tone_classifier())
     assert languages(target) == {1: "ger", 2: "fre"}
 
 
@@ -290,7 +294,7 @@ def test_output_must_keep_the_container(untagged_mkv, tmp_path):
 
 
 def test_json_report_follows_its_schema(untagged_mkv):
-    result = tag_file(untagged_mkv, TagOptions(dry_run=True), tone_classifier())
+    result = tag_file(untagged_mkv, TagOptions(detect=TONES, dry_run=True), tone_classifier())
     document = json.loads(json.dumps(result_document(result, TagOptions(dry_run=True))))
     schema = json.loads(resources.files("langspan").joinpath("schema/tag.schema.json").read_text())
     jsonschema.validate(document, schema)

@@ -30,6 +30,7 @@ from .errors import ExportError, LangspanError, ModelError, UsageError
 from .pipeline import DetectOptions, detect, load_classifier
 from .spool import STDIN_NAME, spooled_stdin
 from .tagging import DEFAULT_MIN_CONFIDENCE, FileResult, TagOptions, parse_languages, result_document, tag_file
+from .segmenter import MIN_CONFIDENCE, MIN_SPAN, SWITCH_PENALTY
 from .timeline import Timeline
 from .writers import (
     ALL_FORMATS,
@@ -128,6 +129,21 @@ def detect_command(
     allow_url: Annotated[
         bool, typer.Option(help="Also read http(s):// inputs (over http/https only; see SECURITY.md).")
     ] = False,
+    languages: Annotated[
+        Optional[str], typer.Option(help="Expected languages, comma-separated ISO 639-3 or 639-1 codes (eng,deu or en,de).")
+    ] = None,
+    vad: Annotated[bool, typer.Option(help="Detect speech first; windows without speech become nonspeech.")] = True,
+    min_speech: Annotated[float, typer.Option(help="Least share of speech for a window to be classified.")] = 0.25,
+    min_span: Annotated[float, typer.Option(help="Shorter language spans join their neighbour (seconds).")] = MIN_SPAN,
+    min_confidence: Annotated[
+        float, typer.Option(help="Spans whose mean probability is lower are labelled und.")
+    ] = MIN_CONFIDENCE,
+    switch_penalty: Annotated[
+        float, typer.Option(help="Cost of a change of language when smoothing (higher: fewer changes).")
+    ] = SWITCH_PENALTY,
+    refine_probes: Annotated[
+        int, typer.Option(help="Extra windows per change of language to place it precisely (0: off).")
+    ] = 3,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table or progress on stderr.")] = False,
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
 ) -> None:
@@ -138,6 +154,8 @@ def detect_command(
             model=model, revision=revision, device=device, precision=precision, batch_size=batch_size,
             threads=threads, window=window, hop=hop, min_window=min_window, top_k=top_k,
             streams=tuple(streams) if streams else None, include_windows=include_windows, allow_url=allow_url,
+            languages=languages, vad=vad, min_speech=min_speech, min_span=min_span, min_confidence=min_confidence,
+            switch_penalty=switch_penalty, refine_probes=refine_probes,
         )  # fmt: skip
         writers = _writers(formats, output)
         ray_settings = ray_settings_for(engine, ray_address, ray_actors, ray_gpus)

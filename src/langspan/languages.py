@@ -7,6 +7,7 @@ labels langspan itself emits and the container conventions used when tagging tra
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 from iso639 import Lang, iter_langs
@@ -46,6 +47,37 @@ def to_iso639_3(code: str) -> str:
     if lang is None:
         raise UsageError(f"unknown language code {code!r}{_suggestions(code)}")
     return lang.pt3
+
+
+def parse_language_list(codes: str | Iterable[str]) -> tuple[str, ...]:
+    """``"eng,deu"``, ``"en, de"`` or ``["en", "German"]`` → ISO 639-3 codes, in order, without repeats.
+
+    Raises UsageError (with close matches) for a code that is not a language.
+    """
+    items = codes.split(",") if isinstance(codes, str) else [part for code in codes for part in code.split(",")]
+    normalized = [to_iso639_3(item) for item in items if item.strip()]
+    if not normalized:
+        raise UsageError("--languages needs at least one language code")
+    return tuple(dict.fromkeys(normalized))
+
+
+def label_indices(codes: Sequence[str] | None, labels: Sequence[str]) -> tuple[int, ...] | None:
+    """Indexes of the model labels for ISO 639-3 ``codes`` (None stays None: every label allowed).
+
+    Labels are compared after normalisation, so a checkpoint labelled ``en``/``de`` matches ``eng``/``deu``.
+    Raises UsageError naming the codes the model cannot recognise.
+    """
+    if codes is None:
+        return None
+    by_code: dict[str, int] = {}
+    for index, label in enumerate(labels):
+        lang = _lang(label.strip().lower()) or _lang(label.strip())
+        by_code.setdefault(lang.pt3 if lang else label, index)
+    missing = [code for code in codes if code not in by_code]
+    if missing:
+        names = ", ".join(f"{code} ({language_name(code)})" for code in missing)
+        raise UsageError(f"--languages: the model has no label for {names}; `langspan languages` lists its labels")
+    return tuple(by_code[code] for code in codes)
 
 
 def _suggestions(code: str) -> str:

@@ -13,8 +13,11 @@ from . import media
 from .classifier import DEFAULT_MODEL, Classifier, HFClassifier
 from .errors import MediaError, UsageError
 from .prefetch import prefetch
-from .segmenter import MergeSegmenter
+from .languages import label_indices, parse_language_list
+from .refine import AudioBuffer, BoundaryRefiner, ClassifierProbe
+from .segmenter import MAX_LAG, MIN_CONFIDENCE, MIN_SPAN, SWITCH_PENALTY, SmoothingSegmenter, restrict
 from .timeline import Span, Timeline, WindowResult, options_to_dict
+from .vad import SpeechDetector, WindowSpeech
 from .windows import Window, WindowSpec, iter_windows
 
 # Decoded chunks (8 s each) read ahead of the model, so ffmpeg decodes while the model works: 32 s, 2 MB.
@@ -57,6 +60,22 @@ class DetectOptions:
     """Keep per-window results in the timeline (and the JSON output)."""
     allow_url: bool = False
     """Also open http(s) URLs (over http/https only); off, a source must be a local file. See SECURITY.md."""
+    vad: bool = True
+    """Detect speech first (silero-vad): windows with too little speech become ``nonspeech`` without being
+    classified, and span edges next to them move to where speech starts or stops."""
+    min_speech: float = 0.25
+    """Least share of speech for a window to be classified: 0.25 is 0.5 s of a 2 s window, about the least audio
+    a language model can judge; the speech around a rejected window still reaches its neighbours' spans."""
+    switch_penalty: float = SWITCH_PENALTY
+    """Cost (nats of log posterior) of a change of language in the decoder: higher means fewer, surer changes."""
+    min_span: float = MIN_SPAN
+    """Seconds: a shorter language span is given to its more probable neighbour."""
+    min_confidence: float = MIN_CONFIDENCE
+    """A span whose mean posterior for its language is lower becomes ``und`` (the guess stays in the alternatives)."""
+    languages: tuple[str, ...] | None = None
+    """Expected languages (ISO 639-3; 639-1 and names accepted): posteriors are renormalised over them."""
+    refine_probes: int = 3
+    """Extra windows classified at each change of language to place it within the window; 0 turns this off."""
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -65,7 +84,20 @@ class DetectOptions:
             raise UsageError(f"--threads must be at least 1, got {self.threads}")
         if self.top_k < 1:
             raise UsageError(f"--top-k must be at least 1, got {self.top_k}")
+        if not 0 <= self.min_speech <= 1:
+            raise UsageError(f"--min-speech must be in [0, 1], got {self.min_speech}")
+        if self.refine_probes < 0:
+            raise UsageError(f"--refine-probes must be at least 0, got {self.refine_probes}")
+        if self.languages is not None:  # normalised once, so the echoed options say exactly what was used
+            object.__setattr__(self, "languages", parse_language_list(self.languages))
         self.window_spec()  # validates window, hop and min_window
+        self.segmenter()  # validates the segmenter settings
+
+    def segmenter(self) -> SmoothingSegmenter:
+        return SmoothingSegmenter(
+            top_k=self.top_k, switch_penalty=self.switch_penalty, min_span=self.min_span,
+            min_confidence=self.min_confidence,
+        )  # fmt: skip
 
     def window_spec(self) -> WindowSpec:
         return WindowSpec(window=self.window, hop=self.hop, min_window=self.min_window, sample_rate=media.SAMPLE_RATE)
@@ -73,10 +105,12 @@ class DetectOptions:
 
 def load_classifier(options: DetectOptions) -> Classifier:
     """Load the model once; pass it to ``detect`` for every input."""
-    return HFClassifier(
+    classifier = HFClassifier(
         options.model, revision=options.revision, device=options.device, precision=options.precision,
         threads=options.threads,
     )  # fmt: skip
+    label_indices(options.languages, classifier.labels)  # fail before any input if the model lacks a language
+    return classifier
 
 
 def detect(
@@ -98,6 +132,7 @@ def detect(
     """
     options = replace(options or DetectOptions(), **overrides)
     classifier = classifier or load_classifier(options)
+    label_indices(options.languages, classifier.labels)
     return [
         _timeline(name or label, stream, chunks, total, options, classifier, progress, on_span)
         for label, stream, chunks, total in _audio_sources(source, sample_rate, options)
@@ -157,11 +192,17 @@ def _timeline(
     spec = options.window_spec()
     fetched = prefetch(chunks, PREFETCH_CHUNKS)
     counter = _SampleCounter(fetched)
-    results: list[WindowResult] = []
+    stage = _WindowStage(classifier, options, spec)
     spans: list[Span] = []
+
+    def report(done: float) -> None:
+        if progress:
+            progress(label, done, expected_seconds)
+
     try:
-        classified = _classified(counter, options, classifier, results, label, expected_seconds, progress)
-        for span in segment_incrementally(make_segmenter(options), classified, classifier.labels):
+        results = stage(window_batches(counter, options), report)
+        refine = stage.refiner if options.refine_probes else None
+        for span in segment_incrementally(make_segmenter(options), results, classifier.labels, refine):
             spans.append(span)
             if on_span:
                 on_span(label, stream, span)
@@ -176,27 +217,50 @@ def _timeline(
     duration = spec.seconds(counter.samples)
     if progress:
         progress(label, duration, duration)
-    return build_timeline(label, stream, duration, results, options, classifier, spans)
+    return build_timeline(label, stream, duration, stage.kept, options, classifier, spans, stage.stats())
 
 
-def _classified(
-    chunks: Iterable[np.ndarray],
-    options: DetectOptions,
-    classifier: Classifier,
-    results: list[WindowResult],
-    label: str,
-    expected_seconds: float | None,
-    progress: ProgressCallback | None,
-) -> Iterator[WindowResult]:
-    """Window results as the classifier delivers them, each also appended to ``results``."""
-    spec = options.window_spec()
-    for batch in window_batches(chunks, options):
-        probabilities = classifier.predict([window.samples for window in batch])
-        for window, p in zip(batch, probabilities):
-            results.append(WindowResult(window.tile_start, window.tile_end, p))
-            yield results[-1]
-        if progress:
-            progress(label, spec.seconds(batch[-1].end_sample), expected_seconds)
+class _WindowStage:
+    """Model batches of windows → WindowResults: speech detection, then the classifier on the windows with speech
+    (posteriors restricted to the expected languages). Also keeps the recent audio that boundary probes need."""
+
+    def __init__(self, classifier: Classifier, options: DetectOptions, spec: WindowSpec) -> None:
+        self.classifier = classifier
+        self.options = options
+        self.allowed = label_indices(options.languages, classifier.labels)
+        self.detector = SpeechDetector() if options.vad else None
+        # Probes need recent audio only: as far back as a change of language can still be undecided.
+        self.audio = AudioBuffer(_refine_history(options, spec), spec.sample_rate)
+        self.refiner = BoundaryRefiner(ClassifierProbe(self.predict, self.audio), spec.window, options.refine_probes)
+        self.spec = spec
+        self.kept: list[WindowResult] = []  # every result, only with include_windows
+        self.windows = self.classified = 0
+
+    def __call__(self, batches: Iterable[list[Window]], progress: Callable[[float], object]) -> Iterator[WindowResult]:
+        for batch in batches:
+            for window in batch:
+                self.audio.add(window.start_sample, window.samples)
+            speech, wanted = gate_speech(batch, self.detector, self.options.min_speech)
+            probabilities = self.predict([batch[i].samples for i in wanted]) if wanted else []
+            results = window_results([(w.tile_start, w.tile_end) for w in batch], speech, dict(zip(wanted, probabilities)))
+            self.windows += len(results)
+            self.classified += len(wanted)
+            if self.options.include_windows:
+                self.kept.extend(results)
+            progress(self.spec.seconds(batch[-1].end_sample))
+            yield from results
+
+    def predict(self, batch: list[np.ndarray]) -> np.ndarray:
+        return restrict(self.classifier.predict(batch), self.allowed)
+
+    def stats(self) -> dict[str, int]:
+        return {
+            "windows": self.windows,
+            "classified_windows": self.classified,
+            "refinement_windows": self.refiner.windows_used,
+            "boundaries_refined": self.refiner.refined,
+            "boundaries_unrefined": self.refiner.unrefined,
+        }
 
 
 def window_batches(chunks: Iterable[np.ndarray], options: DetectOptions) -> Iterator[list[Window]]:
@@ -204,15 +268,41 @@ def window_batches(chunks: Iterable[np.ndarray], options: DetectOptions) -> Iter
     return _batches(iter_windows(chunks, options.window_spec()), options.batch_size)
 
 
-def make_segmenter(options: DetectOptions) -> Any:
-    return MergeSegmenter(top_k=options.top_k)
+def gate_speech(
+    batch: list[Window], detector: SpeechDetector | None, min_speech: float
+) -> tuple[list[WindowSpeech | None], list[int]]:
+    """Speech in each window of a model batch (the whole batch through the detector in one call; None everywhere
+    without a detector) and the indexes of the windows with enough speech to classify."""
+    if detector is None:
+        return [None] * len(batch), list(range(len(batch)))
+    for window in batch:
+        detector.add(window.start_sample, window.samples)
+    speech = [detector.speech(w.start_sample, w.end_sample) for w in batch]
+    detector.forget(batch[-1].start_sample)
+    return speech, [i for i, found in enumerate(speech) if found.fraction >= min_speech]  # type: ignore[union-attr]
 
 
-def segment_incrementally(segmenter: Any, windows: Iterable[WindowResult], labels: Sequence[str]) -> Iterator[Span]:
+def window_results(
+    tiles: Sequence[tuple[float, float]], speech: Sequence[WindowSpeech | None], probabilities: dict[int, np.ndarray]
+) -> list[WindowResult]:
+    """WindowResults of one batch; windows missing from ``probabilities`` were not classified."""
+    return [
+        WindowResult(start, end, probabilities.get(i), *((found.fraction, found.intervals) if found else (None, ())))
+        for i, ((start, end), found) in enumerate(zip(tiles, speech))
+    ]
+
+
+def make_segmenter(options: DetectOptions) -> SmoothingSegmenter:
+    return options.segmenter()
+
+
+def segment_incrementally(
+    segmenter: Any, windows: Iterable[WindowResult], labels: Sequence[str], refine: Any = None
+) -> Iterator[Span]:
     """Spans as soon as they are final: through ``segmenter.stream`` when the segmenter has one (it yields each
     span once later windows can no longer change it), otherwise all at once at the end of the stream."""
     if hasattr(segmenter, "stream"):
-        yield from segmenter.stream(windows, labels)
+        yield from segmenter.stream(windows, labels, refine) if refine is not None else segmenter.stream(windows, labels)
     else:
         yield from segmenter(list(windows), labels)
 
@@ -225,10 +315,16 @@ def build_timeline(
     options: DetectOptions,
     classifier: Classifier,
     spans: Sequence[Span] | None = None,
+    stats: dict[str, int] | None = None,
 ) -> Timeline:
-    """The Timeline of one stream from its window results (segmented here unless ``spans`` are given)."""
+    """The Timeline of one stream from its window results (segmented here, without boundary probes, unless
+    ``spans`` are given; then ``results`` need only hold what ``include_windows`` keeps)."""
     if spans is None:
         spans = list(segment_incrementally(make_segmenter(options), results, classifier.labels))
+    if stats is None:
+        classified = sum(result.probabilities is not None for result in results)
+        stats = {"windows": len(results), "classified_windows": classified, "refinement_windows": 0,
+                 "boundaries_refined": 0, "boundaries_unrefined": 0}  # fmt: skip
     return Timeline(
         source=label,
         stream=stream,
@@ -239,7 +335,15 @@ def build_timeline(
         spans=tuple(spans),
         labels=tuple(classifier.labels),
         windows=tuple(results) if options.include_windows else None,
+        stats=stats,
     )
+
+
+def _refine_history(options: DetectOptions, spec: WindowSpec) -> float:
+    """Seconds of audio to keep for probes: a language change is final at most ``MAX_LAG`` speech windows plus one
+    batch and ``min_span`` after its windows were read (≈ 65 s, 4 MB, at the defaults)."""
+    hop = spec.seconds(spec.hop_samples)
+    return (MAX_LAG + options.batch_size + 3) * hop + options.min_span + spec.window
 
 
 class _SampleCounter:

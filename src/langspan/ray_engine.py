@@ -3,8 +3,10 @@
 Two stages, the way Ray Data is meant for batch inference:
 
 1. ``decode_file`` (CPU tasks, ``flat_map``): probe a file, decode each audio stream with ffmpeg and cut it into
-   the same model batches of windows the local engine makes (``pipeline.window_batches``), one row per batch,
-   then one row closing each stream (its decoded length) and one closing the file (or saying why it failed).
+   the same model batches of windows the local engine makes (``pipeline.window_batches``), run the speech detector
+   over them (``pipeline.gate_speech``: it carries state along a stream, so it runs where the stream is read), one
+   row per batch holding only the windows with speech, then one row closing each stream (its decoded length) and
+   one closing the file (or saying why it failed).
 2. ``ClassifierActor`` (an actor pool, ``map_batches`` with a callable class): each actor loads the model once and
    classifies the batches. Actors get ``gpus_per_actor`` GPUs each; ``actors`` of them run at once.
 
@@ -12,6 +14,10 @@ The driver gathers each file's rows as they arrive, and once a file is complete 
 as the local engine (``pipeline.build_timeline``) and hands the timelines to the batch runner, which writes them
 and keeps the manifest — so outputs, resume rules and the manifest are identical to ``--engine local``. Because
 the windows go to the model in the very same batches, the outputs are byte for byte the local engine's.
+
+Boundary probes (``--refine-probes``) need the model and the recent audio at the moment a change of language is
+decided, which happens on the driver, where neither is: the Ray engine does not refine changes (its timelines say
+``refine_probes: 0``), and matches the local engine run with ``--refine-probes 0``.
 
 Rows carry their payload pickled in one binary column: window batches of a ragged last window and per-file
 records would otherwise need a separate Arrow schema each.
@@ -31,8 +37,17 @@ from typing import Any
 import numpy as np
 
 from .errors import LangspanError, ModelError, UsageError
-from .pipeline import DetectOptions, build_timeline, load_classifier, select_streams, window_batches
-from .timeline import WindowResult
+from .languages import label_indices
+from .pipeline import (
+    DetectOptions,
+    build_timeline,
+    gate_speech,
+    load_classifier,
+    select_streams,
+    window_batches,
+    window_results,
+)
+from .segmenter import restrict
 
 WINDOWS, STREAM_END, FILE_END, FAILED = "windows", "stream_end", "file_end", "failed"
 # Model batches handed to one actor call: enough to amortise the call, few enough to spread work over actors.
@@ -69,7 +84,9 @@ class ModelInfo:
 def run_ray(jobs: Sequence[Any], options: DetectOptions, ray_options: RayOptions) -> Iterator[tuple[Any, Any, float]]:
     """(job, timelines or error, seconds of work) per job, in the order files complete."""
     ray = _import_ray()
+    options = replace(options, refine_probes=0)  # see the module docstring
     info = model_info(options)
+    label_indices(options.languages, info.labels)  # a language the model lacks is a usage error before any work
     started_ray = not ray.is_initialized()
     if started_ray:
         ray.init(address=ray_options.address, logging_level="ERROR", log_to_driver=False, include_dashboard=False)
@@ -119,16 +136,21 @@ def decode_file(item: dict[str, Any], options: DetectOptions) -> Iterator[dict[s
     """CPU stage: one row per model batch of windows of each audio stream, then the closing rows."""
     from . import media
 
+    from .vad import SpeechDetector
+
     job, path = item["job"], item["path"]
     try:
         streams = select_streams(media.probe(path, options.allow_url), options.streams)
         for stream in streams:
             decoded = _SampleCounter(media.decode(path, stream.index, options.allow_url))
+            detector = SpeechDetector() if options.vad else None  # stateful: one per stream, fed in order
             count, started = 0, time.perf_counter()
             for count, batch in enumerate(window_batches(decoded, options), start=1):
+                speech, wanted = gate_speech(batch, detector, options.min_speech)
                 payload = {
-                    "stream": stream.index, "seq": count - 1, "samples": [w.samples for w in batch],
-                    "tiles": [(w.tile_start, w.tile_end) for w in batch], "seconds": time.perf_counter() - started,
+                    "stream": stream.index, "seq": count - 1, "samples": [batch[i].samples for i in wanted],
+                    "wanted": wanted, "speech": speech, "tiles": [(w.tile_start, w.tile_end) for w in batch],
+                    "seconds": time.perf_counter() - started,
                 }  # fmt: skip
                 yield _row(job, WINDOWS, payload)
                 started = time.perf_counter()
@@ -167,8 +189,9 @@ class ClassifierActor:
                 continue
             data = pickle.loads(payload)
             started = time.perf_counter()
-            try:
-                probabilities = self.classifier.predict(data.pop("samples"))
+            samples = data.pop("samples")
+            try:  # a batch without speech has nothing to classify
+                probabilities = self.classifier.predict(samples) if samples else []
             except Exception as error:  # noqa: BLE001 — this file fails; the actor and the others go on
                 kinds[i] = FAILED
                 payloads.append(pickle.dumps({"error": f"classification failed: {type(error).__name__}: {error}"}))
@@ -213,18 +236,26 @@ class _FileState:
             name = str(job.path)
             return LangspanError(self.error if self.error.startswith(name) else f"{name}: {self.error}")
         assert self.streams is not None
+        allowed = label_indices(options.languages, info.labels)
         timelines = []
         for stream in self.streams:
             batches = [self.windows.get(stream, {})[seq] for seq in range(self.ends[stream]["batches"])]
             results = [
-                WindowResult(start, end, probabilities)
+                result
                 for batch in batches
-                for (start, end), probabilities in zip(batch["tiles"], batch["probabilities"])
+                for result in window_results(
+                    batch["tiles"], batch["speech"], dict(zip(batch["wanted"], restrict_all(batch, allowed)))
+                )
             ]
             timelines.append(
                 build_timeline(str(job.path), stream, self.ends[stream]["duration"], results, options, info)  # type: ignore[arg-type]
             )
         return timelines
+
+
+def restrict_all(batch: dict[str, Any], allowed: Sequence[int] | None) -> Any:
+    """The batch's posteriors restricted to the expected languages, exactly as the local engine restricts them."""
+    return restrict(batch["probabilities"], allowed) if len(batch["probabilities"]) else []
 
 
 def model_info(options: DetectOptions) -> ModelInfo:

@@ -63,18 +63,28 @@ class Span:
 
 @dataclass(frozen=True)
 class WindowResult:
-    """The classifier's posterior over all labels for one window (``None`` for windows never classified)."""
+    """The classifier's posterior over all labels for one window (``None`` for windows never classified, e.g.
+    because the speech detector found too little speech in them).
+
+    ``speech`` is the fraction of the window the speech detector judged to be speech and ``speech_intervals`` where
+    (absolute seconds, clipped to the window); ``None`` and ``()`` when speech detection was off.
+    """
 
     start: float
     end: float
     probabilities: np.ndarray | None
+    speech: float | None = None
+    speech_intervals: tuple[tuple[float, float], ...] = ()
 
     def to_dict(self, labels: tuple[str, ...], top_k: int) -> dict[str, Any]:
+        document: dict[str, Any] = {"start": round(self.start, TIME_DECIMALS), "end": round(self.end, TIME_DECIMALS)}
+        if self.speech is not None:
+            document["speech"] = round(self.speech, 4)
         if self.probabilities is None:
-            return {"start": round(self.start, TIME_DECIMALS), "end": round(self.end, TIME_DECIMALS), "top": []}
+            return {**document, "top": []}
         order = np.argsort(-self.probabilities, kind="stable")[:top_k]
         top = [{"language": labels[i], "probability": round(float(self.probabilities[i]), 4)} for i in order]
-        return {"start": round(self.start, TIME_DECIMALS), "end": round(self.end, TIME_DECIMALS), "top": top}
+        return {**document, "top": top}
 
 
 @dataclass(frozen=True)

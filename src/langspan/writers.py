@@ -12,6 +12,7 @@ JSON schema (``schema/timeline.schema.json``, version ``SCHEMA_VERSION``)::
      "options": {...every DetectOptions field...},
      "spans": [{"start": 0.0, "end": 12.0, "language": "eng", "name": "English", "confidence": 0.91,
                 "alternatives": [{"language": "eng", "name": "English", "probability": 0.91}, ...]}],
+     "stats": {"windows": 31, "classified_windows": 27, "refinement_windows": 3, ...},
      "windows": [...]}            # only with --include-windows
 """
 
@@ -106,6 +107,8 @@ def timeline_document(timeline: Timeline) -> dict[str, Any]:
         "options": timeline.options,
         "spans": [span.to_dict() for span in timeline.spans],
     }
+    if timeline.stats:
+        document["stats"] = dict(timeline.stats)
     if timeline.windows is not None:
         top_k = int(timeline.options.get("top_k", 3))
         document["windows"] = [window.to_dict(timeline.labels, top_k) for window in timeline.windows]
