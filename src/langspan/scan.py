@@ -9,7 +9,8 @@ sequence (1/2, 1/4, 3/4, 1/8, 5/8, 3/8, 7/8, …). Every prefix of it is spread 
 scan can stop after any number of probes without having looked at only one part. Each probe is decoded on its
 own with an ffmpeg input seek (``media.decode_clip``): nothing before it is decoded.
 
-The stopping rule: each probe votes for its most probable language. With ``k1`` votes for the leader and ``k2``
+The stopping rule: each probe with speech (speech detection as in a full pass, ``vad``/``min_speech``) votes for
+its most probable language; a probe of pauses or music does not vote. With ``k1`` votes for the leader and ``k2``
 for the runner-up, the probability that the leader's share of the track is truly larger than the runner-up's,
 under a uniform prior on their split, is the mass of Beta(k1 + 1, k2 + 1) above 1/2, which equals
 ``P(Binomial(k1 + k2 + 1, 1/2) ≤ k1)`` (exact, no approximation). The scan stops once at least ``min_probes``
@@ -140,7 +141,7 @@ def _scan_stream(
     )
     try:
         for batch in _batched(clips, options.batch_size):
-            usable = [clip for clip in batch if len(clip) >= spec.min_samples]
+            usable = [clip for clip in batch if len(clip) >= spec.min_samples and _has_speech(clip, options)]
             if usable:
                 probabilities = classifier.predict(usable)
                 votes.update(classifier.labels[int(i)] for i in np.argmax(probabilities, axis=1))
@@ -150,6 +151,15 @@ def _scan_stream(
     finally:
         clips.close()
     return _full_pass(path, stream.index, options, classifier, probe_seconds=seconds)
+
+
+def _has_speech(clip: np.ndarray, options: DetectOptions) -> bool:
+    """Whether a probe has enough speech to vote (as in a full pass: pauses and music never reach the model)."""
+    if not options.vad:
+        return True
+    from .vad import SpeechDetector  # the network is loaded once per process; a detector per probe is cheap
+
+    return SpeechDetector()(0, clip).fraction >= options.min_speech
 
 
 def _full_pass(
