@@ -13,8 +13,8 @@ Each configuration runs in its own subprocess, so its peak RSS is its own. Confi
 
 - ``naive``: what the model card's snippet does, per 2 s window: decode the whole file into memory, then for each
   window call the feature extractor and the model (fp32, batch 1, ``torch.no_grad``), take the argmax.
-- ``PRECISION-bBATCH`` (e.g. ``int8-b8``): ``langspan.detect`` end to end (decode → windows → classifier →
-  segmenter) plus the JSON writer. Suffixes: ``-tN`` (N torch threads), ``-noprefetch`` (no decode read-ahead
+- ``PRECISION-bBATCH`` (e.g. ``int8-b8``): ``langspan.detect`` end to end with its defaults (decode → windows →
+  speech detection → classifier on the speech windows → segmenter) plus the JSON writer. Suffixes: ``-tN`` (N torch threads), ``-noprefetch`` (no decode read-ahead
   thread), ``-nograd`` (``torch.no_grad`` instead of ``torch.inference_mode``).
 - ``scan-PRECISION``: ``langspan.scan`` (sparse probes) on the input; also times a full ffmpeg decode of it, to
   compare seeking per probe with decode-and-skip.
@@ -280,10 +280,10 @@ def run_pipeline(model_dir: str, media_path: str, config: dict) -> dict:
     predict, features = classifier.predict, classifier.feature_extractor
     return {
         "audio_s": timeline.duration, "wall_s": detect_seconds + writer, "load_s": load,
-        "spans": len(timeline.spans),
+        "spans": len(timeline.spans), "stats": dict(timeline.stats),
         "stages": {
             "features": features.seconds, "model": predict.seconds - features.seconds,
-            "decode+windows+segmenter (not overlapped)": detect_seconds - predict.seconds, "writer": writer,
+            "decode+windows+VAD+segmenter (not overlapped)": detect_seconds - predict.seconds, "writer": writer,
         },
         "model_calls": predict.calls, "rss_after_load_mb": rss_loaded, "stream_peak_rss_mb": sampler.peak_mb,
         "peak_rss_mb": peak_rss_mb(),
@@ -353,6 +353,8 @@ def report(name: str, result: dict, naive_rate: float | None) -> str:
             f"classified {result['evidence_s']:.0f} s of {result['audio_s']:.0f} s "
             f"({result['windows']} windows, full pass: {result['full_pass']})"
         )
+    if result.get("stats"):
+        extra += "\n    timeline stats: " + ", ".join(f"{k} {v}" for k, v in result["stats"].items())
     rss_loaded = f", RSS after load {result['rss_after_load_mb']:.0f} MB" if "rss_after_load_mb" in result else ""
     if "stream_peak_rss_mb" in result:
         rss_loaded += f", peak RSS while streaming {result['stream_peak_rss_mb']:.0f} MB"
