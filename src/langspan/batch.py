@@ -32,7 +32,7 @@ from .classifier import Classifier
 from .errors import ExportError, LangspanError, UsageError
 from .pipeline import DetectOptions, ProgressCallback, detect, load_classifier
 from .timeline import Timeline, options_to_dict
-from .writers import Writer, check_target, get_writers
+from .writers import Writer, check_target, dump_all_or_nothing, get_writers
 
 MANIFEST_NAME = "langspan-manifest.jsonl"
 # What a folder scan picks up: the audio and video containers ffmpeg reads that people keep in media libraries.
@@ -216,16 +216,9 @@ class Batch:
         ]
         for _, _, target in planned:  # our own earlier outputs may be replaced; anything else needs --overwrite
             check_target(target, overwrite=self.overwrite or self._relative(target) in self._ours)
-        written: list[Path] = []
-        try:  # every output of the file or none, as in single-file mode
-            for writer, group, target in planned:
-                _make_folder(target.parent)
-                writer.dump_all(group, target)
-                written.append(target)
-        except BaseException:
-            for target in written:
-                target.unlink(missing_ok=True)
-            raise
+        for _, _, target in planned:
+            _make_folder(target.parent)
+        dump_all_or_nothing(planned)  # every output of the file or none, as in single-file mode
         return tuple(target for _, _, target in planned)
 
     def output_path(self, job: Job, writer: Writer, stream: int | None = None) -> Path:

@@ -38,6 +38,7 @@ from .writers import (
     JSONLinesWriter,
     Writer,
     check_target,
+    dump_all_or_nothing,
     get_writer,
     get_writers,
     writer_for_path,
@@ -472,15 +473,7 @@ def _write(
             output_dir.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise ExportError(f"{output_dir}: cannot create the output folder ({error.strerror or error})") from None
-    written: list[Path] = []
-    try:
-        for writer, group, target in jobs:
-            writer.dump_all(group, target)
-            written.append(target)
-    except BaseException:
-        for target in written:
-            target.unlink(missing_ok=True)
-        raise
+    dump_all_or_nothing(jobs)
 
 
 def output_path(

@@ -191,7 +191,7 @@ def _timeline(
 ) -> Timeline:
     spec = options.window_spec()
     fetched = prefetch(chunks, PREFETCH_CHUNKS)
-    counter = _SampleCounter(fetched)
+    counter = SampleCounter(fetched)
     stage = _WindowStage(classifier, options, spec)
     spans: list[Span] = []
 
@@ -346,7 +346,7 @@ def _refine_history(options: DetectOptions, spec: WindowSpec) -> float:
     return (MAX_LAG + options.batch_size + 3) * hop + options.min_span + spec.window
 
 
-class _SampleCounter:
+class SampleCounter:
     """Passes chunks through and counts samples: the true duration is what was decoded, not the header's claim."""
 
     def __init__(self, chunks: Iterable[np.ndarray]) -> None:

@@ -40,6 +40,7 @@ from .errors import LangspanError, ModelError, UsageError
 from .languages import label_indices
 from .pipeline import (
     DetectOptions,
+    SampleCounter,
     build_timeline,
     gate_speech,
     load_classifier,
@@ -142,7 +143,7 @@ def decode_file(item: dict[str, Any], options: DetectOptions) -> Iterator[dict[s
     try:
         streams = select_streams(media.probe(path, options.allow_url), options.streams)
         for stream in streams:
-            decoded = _SampleCounter(media.decode(path, stream.index, options.allow_url))
+            decoded = SampleCounter(media.decode(path, stream.index, options.allow_url))
             detector = SpeechDetector() if options.vad else None  # stateful: one per stream, fed in order
             count, started = 0, time.perf_counter()
             for count, batch in enumerate(window_batches(decoded, options), start=1):
@@ -159,19 +160,6 @@ def decode_file(item: dict[str, Any], options: DetectOptions) -> Iterator[dict[s
         yield _row(job, FILE_END, {"streams": [stream.index for stream in streams]})
     except Exception as error:  # noqa: BLE001 — recorded for this file; the other files go on
         yield _row(job, FAILED, {"error": _message(error, item["name"]).replace(path, item["name"])})
-
-
-class _SampleCounter:
-    """Passes chunks through and counts samples: the duration is what was decoded, as in the local engine."""
-
-    def __init__(self, chunks: Iterator[np.ndarray]) -> None:
-        self._chunks = chunks
-        self.samples = 0
-
-    def __iter__(self) -> Iterator[np.ndarray]:
-        for chunk in self._chunks:
-            self.samples += len(chunk)
-            yield chunk
 
 
 class ClassifierActor:

@@ -272,6 +272,19 @@ def writer_for_path(path: str | os.PathLike[str]) -> Writer:
     raise UsageError(f"cannot tell the format of {os.fspath(path)!r} from its extension: pass -f")
 
 
+def dump_all_or_nothing(jobs: Sequence[tuple[Writer, Sequence[Timeline], Path]]) -> None:
+    """Write every (writer, timelines, path) job; if one fails, remove the files already written by the others."""
+    written: list[Path] = []
+    try:
+        for writer, group, target in jobs:
+            writer.dump_all(group, target)
+            written.append(target)
+    except BaseException:
+        for target in written:
+            target.unlink(missing_ok=True)
+        raise
+
+
 def check_target(path: Path, overwrite: bool = True) -> None:
     """Refuse, before anything is written, a destination that cannot or must not be replaced by a file."""
     if path.is_dir():
