@@ -124,7 +124,7 @@ def detect_command(
     min_window: Annotated[float, typer.Option(help="Drop a last window shorter than this (seconds).")] = 0.5,
     top_k: Annotated[int, typer.Option(help="Alternatives listed per span.")] = 3,
     streams: Annotated[
-        Optional[list[int]], typer.Option("--stream", help="Audio stream index (ffprobe numbering), repeatable [default: all].")
+        Optional[list[int]], typer.Option("--stream", help="Audio stream index (ffprobe numbering), repeatable \\[default: all].")
     ] = None,
     include_windows: Annotated[bool, typer.Option(help="Add per-window results to the JSON output.")] = False,
     allow_url: Annotated[
@@ -208,7 +208,7 @@ def scan_command(
     precision: Annotated[str, typer.Option(help="auto, fp32, int8, fp16 or bf16.")] = "auto",
     threads: Annotated[Optional[int], typer.Option(help="CPU threads for the model [default: torch's].")] = None,
     streams: Annotated[
-        Optional[list[int]], typer.Option("--stream", help="Audio stream index (ffprobe numbering), repeatable [default: all].")
+        Optional[list[int]], typer.Option("--stream", help="Audio stream index (ffprobe numbering), repeatable \\[default: all].")
     ] = None,
     confidence: Annotated[float, typer.Option(help="Stop once the leading language is this certain.")] = 0.99,
     min_probes: Annotated[int, typer.Option(help="Probe windows classified before the scan may stop.")] = 8,
