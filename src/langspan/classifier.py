@@ -19,6 +19,7 @@ from typing import Protocol
 import numpy as np
 
 from .errors import ModelError, UsageError
+from .quantize import quantize_int8
 
 DEFAULT_MODEL = "facebook/mms-lid-256"
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -79,7 +80,7 @@ class HFClassifier:
         if self.precision == "int8":
             self.model = quantize_int8(self.model)
             # The replaced fp32 Linear layers sit in reference cycles; collecting them now unmaps the checkpoint
-            # file (see _copy_off_the_checkpoint_file) instead of whenever the collector next runs.
+            # file (see quantize.py) instead of whenever the collector next runs.
             gc.collect()
         id2label = self.model.config.id2label
         self.labels = tuple(str(id2label[i]) for i in range(len(id2label)))
@@ -118,55 +119,6 @@ def linear_parameters(model) -> int:
     import torch
 
     return sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear))
-
-
-def quantize_int8(model):
-    """Dynamic int8 quantization of every ``nn.Linear`` (≈90% of a wav2vec2 model's FLOPs), in place.
-
-    Weights become int8 per output channel; activations are quantized per call from their observed range, so no
-    calibration data is needed. The convolutional front end and attention products stay fp32.
-
-    Uses PyTorch's eager x86 (fbgemm) kernels via ``torch.ao.quantization.quantize_dynamic``. The maintained
-    successor, torchao's ``Int8DynamicActivationInt8WeightConfig``, was measured too: in eager mode on CPU it is
-    *slower than fp32* (it only gets fast under ``torch.compile``, which costs minutes per input shape), see
-    docs/benchmarks.md. The deprecation warnings of the older API are silenced only around this call.
-    """
-    import warnings
-
-    import torch
-    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
-
-    def is_linear_weight(module, name: str) -> bool:
-        return isinstance(module, torch.nn.Linear) and name == "weight"
-
-    _copy_off_the_checkpoint_file(model, keep=is_linear_weight)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        warnings.simplefilter("ignore", UserWarning)
-        return quantize_dynamic(model, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8, inplace=True)
-
-
-def _copy_off_the_checkpoint_file(model, keep) -> None:
-    """Give every tensor that survives quantization (all but the Linear weights) memory of its own.
-
-    transformers memory-maps the safetensors file, and any tensor loaded from it keeps the *whole* mapping alive:
-    the fp32 tensors left after quantization (convolutions, norms, the Linear biases that the int8 layers keep:
-    ~70 MB for mms-lid-256) would pin all 3.9 GB of the fp32 checkpoint in resident memory. Copying them first
-    lets the mapping go once the fp32 Linear weights are replaced.
-    """
-    with torch_no_grad():
-        for module in model.modules():
-            for name, parameter in module.named_parameters(recurse=False):
-                if not keep(module, name):
-                    parameter.data = parameter.data.clone()
-            for name, buffer in module.named_buffers(recurse=False):
-                module._buffers[name] = buffer.clone()
-
-
-def torch_no_grad():
-    import torch
-
-    return torch.no_grad()
 
 
 def resolve_device(device: str) -> str:

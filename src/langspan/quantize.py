@@ -1,0 +1,111 @@
+"""Dynamic int8 quantization of a loaded checkpoint, one Linear layer at a time, in bounded memory.
+
+Weights become int8 per output channel; activations are quantized per call from their observed range, so no
+calibration data is needed. The convolutional front end and attention products stay fp32. Uses PyTorch's eager
+x86 (fbgemm) kernels via ``torch.ao.nn.quantized.dynamic.Linear`` — what ``quantize_dynamic`` swaps in. The
+maintained successor, torchao's ``Int8DynamicActivationInt8WeightConfig``, was measured too: in eager mode on CPU
+it is *slower than fp32* (it only gets fast under ``torch.compile``, which costs minutes per input shape), see
+docs/benchmarks.md. The deprecation warnings of the older API are silenced only around these calls.
+
+Memory is the reason for doing it layer by layer. transformers memory-maps the safetensors checkpoint; reading a
+weight to quantize it makes its pages resident, and ``quantize_dynamic`` over the whole model made all 3.7 GB of
+mms-lid-256's fp32 checkpoint resident at once, next to the new 1 GB of int8 weights (a 5.2–5.6 GB process peak
+for a model that then runs in 2 GB). Here each fp32 weight's pages are handed back to the kernel
+(``madvise(MADV_DONTNEED)``) as soon as its int8 copy exists, so the peak stays near the int8 model's size.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import mmap
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+MADV_DONTNEED = 4  # Linux: drop the pages from this process; a file-backed page is re-read if touched again
+MAPS = Path("/proc/self/maps")
+
+
+def quantize_int8(model):
+    """Replace every ``nn.Linear`` of ``model`` by a dynamic int8 Linear, in place; returns ``model``."""
+    import torch
+    from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
+    from torch.ao.quantization import per_channel_dynamic_qconfig
+
+    _copy_off_the_checkpoint_file(model)
+    checkpoint_mappings = _file_mappings(".safetensors")
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        for parent, name, linear in list(_linear_layers(model)):
+            linear.qconfig = per_channel_dynamic_qconfig
+            setattr(parent, name, DynamicLinear.from_float(linear))
+            _release_pages(linear.weight, checkpoint_mappings)
+    return model
+
+
+def _linear_layers(model) -> Iterator[tuple[object, str, object]]:
+    import torch
+
+    for parent in model.modules():
+        for name, child in parent.named_children():
+            if type(child) is torch.nn.Linear:
+                yield parent, name, child
+
+
+def _copy_off_the_checkpoint_file(model) -> None:
+    """Give every tensor that survives quantization (all but the Linear weights) memory of its own.
+
+    Any tensor loaded from the memory-mapped checkpoint keeps the *whole* mapping alive: the fp32 tensors left
+    after quantization (convolutions, norms, the Linear biases that the int8 layers keep: ~70 MB for
+    mms-lid-256) would pin all 3.7 GB of the fp32 checkpoint. Copying them first lets the mapping go once the fp32
+    Linear weights are replaced.
+    """
+    import torch
+
+    with torch.no_grad():
+        for module in model.modules():
+            for name, parameter in module.named_parameters(recurse=False):
+                if not (type(module) is torch.nn.Linear and name == "weight"):
+                    parameter.data = parameter.data.clone()
+            for name, buffer in module.named_buffers(recurse=False):
+                module._buffers[name] = buffer.clone()
+
+
+def _file_mappings(suffix: str) -> list[tuple[int, int]]:
+    """Address ranges of this process's mappings of files whose name ends with ``suffix`` (Linux; else none)."""
+    try:
+        lines = MAPS.read_text().splitlines()
+    except OSError:
+        return []
+    ranges = []
+    for line in lines:
+        fields = line.split(maxsplit=5)
+        if len(fields) == 6 and fields[5].endswith(suffix):
+            low, high = (int(address, 16) for address in fields[0].split("-"))
+            ranges.append((low, high))
+    return ranges
+
+
+def _release_pages(tensor, mappings: list[tuple[int, int]]) -> bool:
+    """Drop the resident pages of a tensor that lives in a mapped checkpoint file; True if it did.
+
+    Only whole pages inside the tensor, and only inside a file mapping: there ``MADV_DONTNEED`` loses nothing (a
+    page touched again is read back from the file), whereas on ordinary memory it would zero the data.
+    """
+    start = tensor.data_ptr()
+    end = start + tensor.numel() * tensor.element_size()
+    if not any(low <= start and end <= high for low, high in mappings):
+        return False
+    first = -(-start // mmap.PAGESIZE) * mmap.PAGESIZE
+    last = end // mmap.PAGESIZE * mmap.PAGESIZE
+    if last <= first:
+        return False
+    return _libc().madvise(ctypes.c_void_p(first), ctypes.c_size_t(last - first), MADV_DONTNEED) == 0
+
+
+def _libc():
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    libc.madvise.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+    return libc
