@@ -149,24 +149,38 @@ def current_rss_mb() -> float:
 
 class RssSampler:
     """The largest resident set seen while a block runs (sampled every 0.2 s): the streaming phase's own peak,
-    which the process-wide peak hides behind the transient of loading the checkpoint."""
+    which the process-wide peak hides behind the transient of loading the checkpoint. ``tenths`` are the peaks
+    of each tenth of the block's duration: flat tenths mean memory does not grow with input length."""
 
     def __enter__(self):
         import threading
 
-        self.peak_mb, self._stop = current_rss_mb(), threading.Event()
+        self.samples, self._stop = [(time.perf_counter(), current_rss_mb())], threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
         return self
 
     def _sample(self) -> None:
         while not self._stop.wait(0.2):
-            self.peak_mb = max(self.peak_mb, current_rss_mb())
+            self.samples.append((time.perf_counter(), current_rss_mb()))
 
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
-        self.peak_mb = max(self.peak_mb, current_rss_mb())
+        self.samples.append((time.perf_counter(), current_rss_mb()))
+
+    @property
+    def peak_mb(self) -> float:
+        return max(rss for _, rss in self.samples)
+
+    @property
+    def tenths(self) -> list[float]:
+        start, end = self.samples[0][0], self.samples[-1][0]
+        peaks = [0.0] * 10
+        for moment, rss in self.samples:
+            tenth = min(int(10 * (moment - start) / max(end - start, 1e-9)), 9)
+            peaks[tenth] = max(peaks[tenth], rss)
+        return peaks
 
 
 class Timed:
@@ -286,6 +300,7 @@ def run_pipeline(model_dir: str, media_path: str, config: dict) -> dict:
             "decode+windows+VAD+segmenter (not overlapped)": detect_seconds - predict.seconds, "writer": writer,
         },
         "model_calls": predict.calls, "rss_after_load_mb": rss_loaded, "stream_peak_rss_mb": sampler.peak_mb,
+        "stream_rss_tenths_mb": sampler.tenths,
         "peak_rss_mb": peak_rss_mb(),
         "precision": classifier.precision,
     }  # fmt: skip
@@ -353,6 +368,8 @@ def report(name: str, result: dict, naive_rate: float | None) -> str:
             f"classified {result['evidence_s']:.0f} s of {result['audio_s']:.0f} s "
             f"({result['windows']} windows, full pass: {result['full_pass']})"
         )
+    if result.get("stream_rss_tenths_mb"):
+        extra += "\n    peak RSS per tenth of the run (MB): " + " ".join(f"{v:.0f}" for v in result["stream_rss_tenths_mb"])
     if result.get("stats"):
         extra += "\n    timeline stats: " + ", ".join(f"{k} {v}" for k, v in result["stats"].items())
     rss_loaded = f", RSS after load {result['rss_after_load_mb']:.0f} MB" if "rss_after_load_mb" in result else ""

@@ -18,6 +18,7 @@ from typing import Protocol
 
 import numpy as np
 
+from .cpu_memory import reuse_large_buffers
 from .errors import ModelError, UsageError
 from .quantize import quantize_int8
 
@@ -77,6 +78,8 @@ class HFClassifier:
         # int8 keeps fp32 activations between its quantized linear layers.
         self.dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(self.precision, torch.float32)
         self.model.to(self.device, dtype=self.dtype).eval()
+        if self.device == "cpu":
+            reuse_large_buffers()  # ~20% faster forward passes on glibc, see cpu_memory.py
         if self.precision == "int8":
             self.model = quantize_int8(self.model)
             # The replaced fp32 Linear layers sit in reference cycles; collecting them now unmaps the checkpoint
