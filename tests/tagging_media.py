@@ -34,8 +34,8 @@ title=Ending
 SUBTITLES = "1\n00:00:00,500 --> 00:00:01,500\nHello\n\n2\n00:00:02,000 --> 00:00:03,000\nWorld\n"
 
 
-def make_movie(folder: Path, name: str, languages: Sequence[str | None] = (None, None)) -> Path:
-    """A 4 s movie (.mkv or .mp4): video, a low-tone and a high-tone audio track with the given language tags,
+def make_movie(folder: Path, name: str, languages: Sequence[str | None] = (None, None), seconds: int = 4) -> Path:
+    """A ``seconds`` long (default 4 s) movie (.mkv or .mp4): video, a low-tone and a high-tone audio track with the given language tags,
     a subtitle track, two chapters, global tags, a 'comment' disposition, and (Matroska) an attachment."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
@@ -44,9 +44,9 @@ def make_movie(folder: Path, name: str, languages: Sequence[str | None] = (None,
     matroska = path.suffix == ".mkv"
     command = [
         "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-        "-f", "lavfi", "-i", "testsrc=size=32x32:rate=5:duration=4",
-        "-f", "lavfi", "-i", f"sine=frequency={LOW_HZ}:duration=4:sample_rate={SAMPLE_RATE}",
-        "-f", "lavfi", "-i", f"sine=frequency={HIGH_HZ}:duration=4:sample_rate={SAMPLE_RATE}",
+        "-f", "lavfi", "-i", f"testsrc=size=32x32:rate=5:duration={seconds}",
+        "-f", "lavfi", "-i", f"sine=frequency={LOW_HZ}:duration={seconds}:sample_rate={SAMPLE_RATE}",
+        "-f", "lavfi", "-i", f"sine=frequency={HIGH_HZ}:duration={seconds}:sample_rate={SAMPLE_RATE}",
         "-i", str(folder / "subs.srt"), "-i", str(folder / "meta.txt"),
         "-map", "0:v", "-map", "1:a", "-map", "2:a", "-map", "3:s", "-map_metadata", "4", "-map_chapters", "4",
         "-c:v", "mpeg4", "-q:v", "31", "-c:a", "libopus" if matroska else "aac", "-b:a", "24k",

@@ -49,6 +49,8 @@ def test_a_clear_track_stops_early_without_decoding_it_all(tmp_path, monkeypatch
     (result,) = scan(track, classifier=loudness_classifier(), min_probes=8, max_probes=32, vad=False)
     assert result.language == "eng" and not result.full_pass
     assert result.confidence >= 0.99 and result.share > 0.8
+    assert result.support == pytest.approx(0.9)  # the scripted model's probability behind each vote
+    assert result.timeline is None
     assert result.windows <= 16 and result.evidence_seconds == pytest.approx(2.0 * result.windows)
     assert result.evidence_seconds < result.duration / 3
     assert result.duration == pytest.approx(120, abs=0.1)
@@ -62,6 +64,7 @@ def test_a_two_language_track_falls_back_to_a_full_pass(tmp_path):
     assert result.windows == 40 and result.evidence_seconds == pytest.approx(16 * 2.0 + 80.0)  # probes + full pass
     assert dict(result.votes) == {"eng": 20, "deu": 20}
     assert result.share == pytest.approx(0.5) and result.confidence < 0.99
+    assert result.timeline is not None and result.timeline.stream == result.stream  # the full pass's timeline
     # 16 probes, then all 40 windows: the probes' cost is counted, not hidden.
     assert sum(classifier.calls) == 16 + 40
 

@@ -293,6 +293,27 @@ def test_output_must_keep_the_container(untagged_mkv, tmp_path):
         tag_file(untagged_mkv, TagOptions(output=tmp_path / "film.mp4"), never_load)
 
 
+def test_a_long_track_is_decided_from_a_few_probes(tmp_path):
+    movie = make_movie(tmp_path, "long.mkv", seconds=240)  # 120 windows per track
+    classifier = tone_classifier()
+    result = tag_file(movie, TagOptions(detect=TONES, dry_run=True), classifier)
+    assert [tag.new for tag in result.streams] == ["ger", "fre"]
+    for tag in result.streams:
+        assert tag.detected is not None and not tag.detected.full_pass
+        assert tag.detected.share == 1.0 and tag.detected.confidence == pytest.approx(0.85)  # the votes' probability
+        assert tag.detected.evidence <= 16 * 2.0  # seconds classified, not the track's 240
+    assert 2 * 8 <= sum(classifier.calls) <= 2 * 16
+
+
+def test_full_pass_classifies_every_window(tmp_path):
+    movie = make_movie(tmp_path, "long.mkv", seconds=240)
+    classifier = tone_classifier()
+    result = tag_file(movie, TagOptions(detect=TONES, dry_run=True, full_pass=True), classifier)
+    assert [tag.new for tag in result.streams] == ["ger", "fre"]
+    assert all(tag.detected is not None and tag.detected.full_pass for tag in result.streams)
+    assert sum(classifier.calls) == 2 * 120
+
+
 def test_json_report_follows_its_schema(untagged_mkv):
     result = tag_file(untagged_mkv, TagOptions(detect=TONES, dry_run=True), tone_classifier())
     document = json.loads(json.dumps(result_document(result, TagOptions(dry_run=True))))

@@ -323,6 +323,9 @@ def tag_command(
     engine: Annotated[
         str, typer.Option(help="ffmpeg (stream copy) or mkvpropedit (Matroska header edit in place).")
     ] = "ffmpeg",
+    full_pass: Annotated[
+        bool, typer.Option("--full-pass", help="Classify every window instead of a sparse scan's probe windows.")
+    ] = False,
     json_output: Annotated[bool, typer.Option("--json", help="One JSON report per input on stdout.")] = False,
     model: ModelOption = DEFAULT_MODEL,
     revision: RevisionOption = None,
@@ -345,7 +348,7 @@ def tag_command(
         options = TagOptions(
             detect=detect_options, min_confidence=min_confidence, languages=parse_languages(languages),
             force=force, check=check, dry_run=dry_run, in_place=in_place, output=output, overwrite=overwrite,
-            engine=engine,
+            engine=engine, full_pass=full_pass,
         )  # fmt: skip
     if not (options.writes or check or dry_run or quiet):
         stderr.print("langspan: dry run, nothing is written (pass --in-place or --output FILE to write)")
@@ -389,7 +392,7 @@ def _print_tag_table(result: FileResult, check: bool) -> None:
                 detected.language,
                 f"{detected.share:.0%}",
                 f"{detected.confidence:.0%}",
-                f"{detected.evidence:.1f} s",
+                f"{detected.evidence:.1f} s" + ("" if detected.full_pass else " (scan)"),
             )
         )
         action = tag.verdict if check else tag.action

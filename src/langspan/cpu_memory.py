@@ -3,8 +3,8 @@
 A batch of 2 s windows through mms-lid-256 allocates activations of 2–52 MB per operator (the first convolution's
 output is 8 × 512 × 3199 floats). glibc serves blocks above its mmap threshold (dynamic, at most 32 MB) with a
 fresh ``mmap`` and unmaps them on free, and trims the top of the heap once 2 × that threshold is free, so every
-forward pass faults in hundreds of MB of new zeroed pages: 1.2 million page faults per batch of 8, a fifth of
-the forward time. Serving those blocks from the heap and keeping up to ``TRIM_THRESHOLD`` of free memory there
+forward pass faults in new zeroed pages: about 240,000 page faults (≈ 0.9 GB) per batch of 8, a fifth of the
+forward time. Serving those blocks from the heap and keeping up to ``TRIM_THRESHOLD`` of free memory there
 makes a batch of 8 1.2–1.3x faster (1.86–2.07 s → 1.50–1.60 s, measured in docs/benchmarks.md) at the same RSS.
 
 The setting is process-wide, so it is applied only on CPU inference, only with glibc, and never when the user has

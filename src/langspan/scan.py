@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from math import comb
 from typing import Any
 
@@ -35,8 +35,9 @@ from . import media
 from .classifier import Classifier
 from .errors import UsageError
 from .languages import language_name
-from .pipeline import DetectOptions, detect, load_classifier, select_streams
+from .pipeline import DetectOptions, ProgressCallback, detect, load_classifier, select_streams
 from .prefetch import prefetch
+from .timeline import Timeline
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,8 @@ class ScanResult:
     """Fraction of the classified windows that voted for ``language``."""
     confidence: float
     """Probability that ``language`` truly leads the runner-up (the stopping rule's Beta/binomial bound)."""
+    support: float
+    """Mean probability the model gave ``language`` in the windows that voted for it (how sure each vote was)."""
     evidence_seconds: float
     """Audio seconds the model classified, probes before a full pass included: compare with ``duration``."""
     windows: int
@@ -61,6 +64,8 @@ class ScanResult:
     """True when the probes were not conclusive (or the track too short) and every window was classified."""
     votes: tuple[tuple[str, int], ...]
     """Windows per language, most voted first."""
+    timeline: Timeline | None = field(default=None, compare=False, repr=False)
+    """The full pass's timeline, when one ran."""
 
     @property
     def name(self) -> str:
@@ -75,6 +80,7 @@ class ScanResult:
             "name": self.name,
             "share": round(self.share, 4),
             "confidence": round(self.confidence, 4),
+            "support": round(self.support, 4),
             "evidence_seconds": round(self.evidence_seconds, 3),
             "windows": self.windows,
             "full_pass": self.full_pass,
@@ -108,12 +114,13 @@ def scan(
     min_probes: int = 8,
     max_probes: int = 48,
     classifier: Classifier | None = None,
+    progress: ProgressCallback | None = None,
     **overrides: Any,
 ) -> list[ScanResult]:
     """The dominant language of every selected audio stream of a media file, from as few windows as needed.
 
     ``options`` and ``overrides`` are DetectOptions fields (model, precision, window, streams, …), used for the
-    probes and for any full pass.
+    probes and for any full pass; ``progress`` follows a full pass (probes take seconds).
     """
     if not isinstance(source, (str, os.PathLike)):
         raise UsageError(f"scan needs a media file path, not a {type(source).__name__}; use detect() for arrays")
@@ -122,17 +129,23 @@ def scan(
     info = media.probe(source, options.allow_url)
     streams = select_streams(info, options.streams)
     classifier = classifier or load_classifier(options)
-    return [_scan_stream(str(source), stream, options, classifier, rule) for stream in streams]
+    return [_scan_stream(str(source), stream, options, classifier, rule, progress) for stream in streams]
 
 
 def _scan_stream(
-    path: str, stream: media.AudioStream, options: DetectOptions, classifier: Classifier, rule: StoppingRule
+    path: str,
+    stream: media.AudioStream,
+    options: DetectOptions,
+    classifier: Classifier,
+    rule: StoppingRule,
+    progress: ProgressCallback | None,
 ) -> ScanResult:
     spec = options.window_spec()
     duration = stream.duration
     if duration is None or duration <= rule.max_probes * spec.window:
-        return _full_pass(path, stream.index, options, classifier, probe_seconds=0.0)
+        return _full_pass(path, stream.index, options, classifier, 0.0, progress)
     votes: Counter = Counter()
+    probability_sums: Counter = Counter()
     seconds = 0.0
     starts = probe_starts(duration, spec.window, rule.max_probes)
     clips = prefetch(
@@ -143,14 +156,21 @@ def _scan_stream(
         for batch in _batched(clips, options.batch_size):
             usable = [clip for clip in batch if len(clip) >= spec.min_samples and _has_speech(clip, options)]
             if usable:
-                probabilities = classifier.predict(usable)
-                votes.update(classifier.labels[int(i)] for i in np.argmax(probabilities, axis=1))
+                _count_votes(classifier.predict(usable), classifier.labels, votes, probability_sums)
                 seconds += sum(len(clip) for clip in usable) / spec.sample_rate
             if rule.satisfied(votes):
-                return _result(path, stream.index, duration, votes, seconds, full_pass=False)
+                return _result(path, stream.index, duration, votes, probability_sums, seconds)
     finally:
         clips.close()
-    return _full_pass(path, stream.index, options, classifier, probe_seconds=seconds)
+    return _full_pass(path, stream.index, options, classifier, seconds, progress)
+
+
+def _count_votes(probabilities: np.ndarray, labels: tuple[str, ...], votes: Counter, sums: Counter) -> None:
+    """Each window votes for its most probable label; ``sums`` adds up the probability behind each vote."""
+    for row in probabilities:
+        best = int(np.argmax(row))
+        votes[labels[best]] += 1
+        sums[labels[best]] += float(row[best])
 
 
 def _has_speech(clip: np.ndarray, options: DetectOptions) -> bool:
@@ -163,30 +183,49 @@ def _has_speech(clip: np.ndarray, options: DetectOptions) -> bool:
 
 
 def _full_pass(
-    path: str, index: int, options: DetectOptions, classifier: Classifier, probe_seconds: float
+    path: str,
+    index: int,
+    options: DetectOptions,
+    classifier: Classifier,
+    probe_seconds: float,
+    progress: ProgressCallback | None,
 ) -> ScanResult:
     dense = replace(options, streams=(index,), include_windows=True)
-    (timeline,) = detect(path, dense, classifier=classifier)
+    (timeline,) = detect(path, dense, classifier=classifier, progress=progress)
     classified = [w for w in timeline.windows or () if w.probabilities is not None]
-    votes = Counter(timeline.labels[int(np.argmax(w.probabilities))] for w in classified)
+    votes: Counter = Counter()
+    probability_sums: Counter = Counter()
+    if classified:
+        _count_votes(np.stack([w.probabilities for w in classified]), timeline.labels, votes, probability_sums)
     seconds = probe_seconds + sum(w.end - w.start for w in classified)
-    return _result(path, index, timeline.duration, votes, seconds, full_pass=True)
+    return _result(path, index, timeline.duration, votes, probability_sums, seconds, timeline)
 
 
-def _result(path: str, index: int, duration: float, votes: Counter, seconds: float, full_pass: bool) -> ScanResult:
+def _result(
+    path: str,
+    index: int,
+    duration: float,
+    votes: Counter,
+    probability_sums: Counter,
+    seconds: float,
+    timeline: Timeline | None = None,
+) -> ScanResult:
     ranked = tuple(votes.most_common())
     total = sum(votes.values())
+    leader = ranked[0][0] if ranked else None
     return ScanResult(
         source=path,
         stream=index,
         duration=duration,
-        language=ranked[0][0] if ranked else None,
+        language=leader,
         share=ranked[0][1] / total if ranked else 0.0,
         confidence=_confidence(votes),
+        support=probability_sums[leader] / votes[leader] if leader else 0.0,
         evidence_seconds=seconds,
         windows=total,
-        full_pass=full_pass,
+        full_pass=timeline is not None,
         votes=ranked,
+        timeline=timeline,
     )
 
 

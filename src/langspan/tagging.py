@@ -10,6 +10,12 @@ spans in a real language (``nonspeech`` and ``und`` spans are neither evidence f
 Its confidence is the duration-weighted mean confidence of the spans behind the decision; below the
 ``min_confidence`` option the stream's tag is left alone and the report says ``und``.
 
+Evidence (``track_languages``): by default the sparse scan (``scan.py``) — probe windows spread over the track
+until the leading language is statistically certain, a full pass where the probes disagree or the track is
+short. From probes, the share is the leader's share of the votes and the confidence the mean probability the
+model gave the leader in the probes that voted for it (the same quantity a span's confidence averages); the
+same 60% rule applies. ``full_pass`` classifies every window and decides from the timeline as above.
+
 Safety (``plan_stream``): a stream that already carries a language tag (anything but missing or ``und``) is
 left alone — not even analysed — unless ``force``; nothing is written for ``dry_run`` or ``check``, and writing
 goes through ``tagwriter`` (verified copy + atomic replace, or mkvpropedit's header edit).
@@ -29,6 +35,7 @@ from .classifier import Classifier
 from .errors import UsageError
 from .languages import MULTIPLE, NO_SPEECH, NONSPEECH, UNKNOWN, bcp47, container_code, same_language, to_iso639_3
 from .pipeline import DetectOptions, ProgressCallback, detect, load_classifier, select_streams
+from .scan import ScanResult, scan
 from .timeline import Timeline, options_to_dict
 
 # A track is called one language when that language has at least 60% of its speech: above a bare majority, so
@@ -63,6 +70,8 @@ class TagOptions:
     """Let ``output`` replace an existing file."""
     engine: str = "ffmpeg"
     """ffmpeg (verified stream copy, atomic replace) or mkvpropedit (Matroska header edit in place)."""
+    full_pass: bool = False
+    """Classify every window of each track instead of the sparse scan's probes."""
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.min_confidence <= 1.0:
@@ -80,7 +89,7 @@ class TagOptions:
         return (self.in_place or self.output is not None) and not (self.check or self.dry_run)
 
     def to_dict(self) -> dict[str, Any]:
-        names = ("min_confidence", "force", "check", "dry_run", "in_place", "overwrite", "engine")
+        names = ("min_confidence", "force", "check", "dry_run", "in_place", "overwrite", "engine", "full_pass")
         document: dict[str, Any] = {name: getattr(self, name) for name in names}
         document["languages"] = list(self.languages) if self.languages else None
         document["output"] = str(self.output) if self.output else None
@@ -99,7 +108,9 @@ class TrackLanguage:
     share: float
     """Fraction of the track's speech (in a known language) that is in ``language``; 0 for ``zxx``/``und``."""
     evidence: float
-    """Seconds of audio behind the decision."""
+    """Seconds of audio behind the decision (from probes: the seconds the scan classified)."""
+    full_pass: bool = True
+    """False when the decision rests on the sparse scan's probes alone."""
 
 
 @dataclass(frozen=True)
@@ -203,11 +214,7 @@ def track_languages(
     classifier: Classifier | Callable[[], Classifier] | None,
     progress: ProgressCallback | None,
 ) -> dict[int, TrackLanguage]:
-    """The dominant language of each stream index.
-
-    A full pass of ``pipeline.detect`` and ``track_language`` for now; the sparse scan (classify a few windows
-    spread over the track, stop once the leading language is certain) replaces this one function when it lands.
-    """
+    """The dominant language of each stream index: sparse scan, or a full pass with ``options.full_pass``."""
     if not streams:
         return {}
     if classifier is None:
@@ -217,8 +224,21 @@ def track_languages(
     if options.languages:
         classifier = RestrictedClassifier(classifier, options.languages)
     detect_options = replace(options.detect, streams=tuple(streams))
-    timelines = detect(source, detect_options, classifier=classifier, progress=progress)
-    return {timeline.stream: track_language(timeline) for timeline in timelines}  # type: ignore[misc]
+    if options.full_pass:
+        timelines = detect(source, detect_options, classifier=classifier, progress=progress)
+        return {timeline.stream: track_language(timeline) for timeline in timelines}  # type: ignore[misc]
+    results = scan(source, detect_options, classifier=classifier, progress=progress)
+    return {result.stream: scanned_track_language(result) for result in results}  # type: ignore[misc]
+
+
+def scanned_track_language(result: ScanResult) -> TrackLanguage:
+    """The dominant language from a scan: its full pass's timeline if it made one, else the probes' votes."""
+    if result.timeline is not None:
+        return track_language(result.timeline)
+    # A scan stops only after enough probes with speech voted, so there are votes here.
+    if result.share < MAJORITY_SHARE:
+        return TrackLanguage(MULTIPLE, result.support, result.share, result.evidence_seconds, full_pass=False)
+    return TrackLanguage(result.language, result.support, result.share, result.evidence_seconds, full_pass=False)  # type: ignore[arg-type]
 
 
 def track_language(timeline: Timeline) -> TrackLanguage:
@@ -316,6 +336,7 @@ def _stream_document(tag: StreamTag) -> dict[str, Any]:
             "confidence": round(detected.confidence, 4),
             "share": round(detected.share, 4),
             "evidence_seconds": round(detected.evidence, 3),
+            "full_pass": detected.full_pass,
         },
     }
 
