@@ -19,7 +19,7 @@ from tagging_media import (
 )
 from typer.testing import CliRunner
 
-from langspan import cli
+from langspan import cli_common
 from langspan.cli import app
 
 TINY = str(TINY_MODEL)
@@ -148,7 +148,7 @@ def test_interrupt_while_writing_exits_130_and_leaves_the_original(tmp_path, mon
         raise SystemExit(code)
 
     monkeypatch.setattr(tagwriter, "run_ffmpeg", interrupted)
-    monkeypatch.setattr(cli.os, "_exit", exit_now)
+    monkeypatch.setattr(cli_common.os, "_exit", exit_now)
     result = tag(str(movie), "--in-place", *ANY_CONFIDENCE)
     assert result.exit_code == 130
     assert result.stderr.endswith("langspan: interrupted\n")
