@@ -10,7 +10,7 @@ import json
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -46,14 +46,14 @@ def detect_command(
         ),
     ],
     formats: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Option("--format", "-f", help=f"Output format, repeatable: {', '.join(WRITERS)}, or {ALL_FORMATS}."),
     ] = None,
     output: Annotated[
-        Optional[Path], typer.Option("--output", "-o", help="Output file for a single input ('-' for stdout).")
+        Path | None, typer.Option("--output", "-o", help="Output file for a single input ('-' for stdout).")
     ] = None,
     output_dir: Annotated[
-        Optional[Path], typer.Option("--output-dir", "-d", help="Folder for outputs named after each input.")
+        Path | None, typer.Option("--output-dir", "-d", help="Folder for outputs named after each input.")
     ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace existing output files.")] = False,
     recursive: Annotated[
@@ -61,7 +61,7 @@ def detect_command(
     ] = False,
     engine: Annotated[str, typer.Option(help="Batch engine: local, or ray (needs langspan[ray]).")] = "local",
     ray_address: Annotated[
-        Optional[str], typer.Option(help="Ray cluster to join (e.g. ray://head:10001) [default: local Ray].")
+        str | None, typer.Option(help="Ray cluster to join (e.g. ray://head:10001) [default: local Ray].")
     ] = None,
     ray_actors: Annotated[int, typer.Option(help="Ray: classifier actors (model copies).")] = 1,
     ray_gpus: Annotated[float, typer.Option(help="Ray: GPUs per classifier actor (fractions share a GPU).")] = 0.0,
@@ -72,20 +72,20 @@ def detect_command(
         str, typer.Option(help="auto, fp32, int8, fp16 or bf16 (auto: int8 on CPU, fp16 on CUDA).")
     ] = "auto",
     batch_size: Annotated[int, typer.Option(help="Windows per model call (32-64 on a GPU).")] = 8,
-    threads: Annotated[Optional[int], typer.Option(help="CPU threads for the model [default: torch's].")] = None,
+    threads: Annotated[int | None, typer.Option(help="CPU threads for the model [default: torch's].")] = None,
     window: Annotated[float, typer.Option(help="Window length in seconds.")] = 2.0,
-    hop: Annotated[Optional[float], typer.Option(help="Seconds between window starts [default: window].")] = None,
+    hop: Annotated[float | None, typer.Option(help="Seconds between window starts [default: window].")] = None,
     min_window: Annotated[float, typer.Option(help="Drop a last window shorter than this (seconds).")] = 0.5,
     top_k: Annotated[int, typer.Option(help="Alternatives listed per span.")] = 3,
     streams: Annotated[
-        Optional[list[int]], typer.Option("--stream", help="Audio stream index (ffprobe numbering), repeatable \\[default: all].")
+        list[int] | None, typer.Option("--stream", help="Audio stream index (ffprobe numbering), repeatable \\[default: all].")
     ] = None,
     include_windows: Annotated[bool, typer.Option(help="Add per-window results to the JSON output.")] = False,
     allow_url: Annotated[
         bool, typer.Option(help="Also read http(s):// inputs (over http/https only; see SECURITY.md).")
     ] = False,
     languages: Annotated[
-        Optional[str], typer.Option(help="Expected languages, comma-separated ISO 639-3 or 639-1 codes (eng,deu or en,de).")
+        str | None, typer.Option(help="Expected languages, comma-separated ISO 639-3 or 639-1 codes (eng,deu or en,de).")
     ] = None,
     vad: Annotated[bool, typer.Option(help="Detect speech first; windows without speech become nonspeech.")] = True,
     min_speech: Annotated[float, typer.Option(help="Least share of speech for a window to be classified.")] = 0.25,
@@ -161,9 +161,9 @@ def scan_command(
     revision: RevisionOption = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
     precision: Annotated[str, typer.Option(help="auto, fp32, int8, fp16 or bf16.")] = "auto",
-    threads: Annotated[Optional[int], typer.Option(help="CPU threads for the model [default: torch's].")] = None,
+    threads: Annotated[int | None, typer.Option(help="CPU threads for the model [default: torch's].")] = None,
     streams: Annotated[
-        Optional[list[int]], typer.Option("--stream", help="Audio stream index (ffprobe numbering), repeatable \\[default: all].")
+        list[int] | None, typer.Option("--stream", help="Audio stream index (ffprobe numbering), repeatable \\[default: all].")
     ] = None,
     confidence: Annotated[float, typer.Option(help="Stop once the leading language is this certain.")] = 0.99,
     min_probes: Annotated[int, typer.Option(help="Probe windows classified before the scan may stop.")] = 8,

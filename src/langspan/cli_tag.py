@@ -10,7 +10,7 @@ import functools
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -34,7 +34,7 @@ from .tagging import DEFAULT_MIN_CONFIDENCE, FileResult, TagOptions, parse_langu
 def tag_command(
     inputs: Annotated[list[str], typer.Argument(help="Matroska/WebM or MP4 files.", show_default=False)],
     output: Annotated[
-        Optional[Path], typer.Option("--output", "-o", help="Write the tagged copy here (single input).")
+        Path | None, typer.Option("--output", "-o", help="Write the tagged copy here (single input).")
     ] = None,
     in_place: Annotated[
         bool, typer.Option("--in-place", help="Replace each input with its tagged copy (verified, atomic).")
@@ -46,13 +46,13 @@ def tag_command(
     ] = False,
     force: Annotated[bool, typer.Option(help="Also retag streams that already carry a language tag.")] = False,
     streams: Annotated[
-        Optional[list[int]], typer.Option("--stream", help="Audio stream index (ffprobe numbering), repeatable \\[default: all].")
+        list[int] | None, typer.Option("--stream", help="Audio stream index (ffprobe numbering), repeatable \\[default: all].")
     ] = None,
     min_confidence: Annotated[
         float, typer.Option(help="Leave the tag alone (report und) below this track confidence.")
     ] = DEFAULT_MIN_CONFIDENCE,
     languages: Annotated[
-        Optional[str], typer.Option(help="Languages the tracks may be in, comma-separated ISO 639 codes (eng,de).")
+        str | None, typer.Option(help="Languages the tracks may be in, comma-separated ISO 639 codes (eng,de).")
     ] = None,
     engine: Annotated[
         str, typer.Option(help="ffmpeg (stream copy) or mkvpropedit (Matroska header edit in place).")
