@@ -271,8 +271,7 @@ def load_timed_classifier(model_dir: str, config: dict):
 
 
 def run_pipeline(model_dir: str, media_path: str, config: dict) -> dict:
-    import langspan.pipeline as pipeline
-    from langspan import detect
+    from langspan import detect, pipeline
     from langspan.writers import get_writer
 
     if config["nograd"]:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
 from conftest import ScriptedClassifier
 
 SAMPLE_RATE = 16_000

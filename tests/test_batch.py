@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import MEDIA, TINY_MODEL
 import langspan
+from conftest import MEDIA, TINY_MODEL
 from langspan import detect, detect_many
 from langspan.batch import MANIFEST_NAME, Batch, find_media, fingerprint
 from langspan.cli import app

@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
 
-from conftest import FIXTURES, MEDIA, TINY_MODEL
-
-STANDIN_MODEL = FIXTURES / "standin-lid"
+from conftest import FIXTURES, TINY_MODEL
 from langspan.classifier import HFClassifier
 from langspan.errors import ModelError, UsageError
+
+STANDIN_MODEL = FIXTURES / "standin-lid"
 
 
 def test_labels_come_from_the_checkpoint_config(tiny_classifier):

@@ -7,7 +7,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
 from conftest import FIXTURES, TINY_MODEL
+from langspan import cli_common
+from langspan.cli import app
 from tagging_media import (
     assert_only_languages_changed,
     ffprobe,
@@ -17,10 +21,6 @@ from tagging_media import (
     mkvmerge_tracks,
     sha256,
 )
-from typer.testing import CliRunner
-
-from langspan import cli
-from langspan.cli import app
 
 TINY = str(TINY_MODEL)
 # The tiny model's labels in each container's form, written out by hand (see test_container_codes for all 256).
@@ -148,7 +148,7 @@ def test_interrupt_while_writing_exits_130_and_leaves_the_original(tmp_path, mon
         raise SystemExit(code)
 
     monkeypatch.setattr(tagwriter, "run_ffmpeg", interrupted)
-    monkeypatch.setattr(cli.os, "_exit", exit_now)
+    monkeypatch.setattr(cli_common.os, "_exit", exit_now)
     result = tag(str(movie), "--in-place", *ANY_CONFIDENCE)
     assert result.exit_code == 130
     assert result.stderr.endswith("langspan: interrupted\n")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from langspan import cli
+from langspan import cli, cli_common, cli_detect
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = str(ROOT / "fixtures" / "tiny-lid")
@@ -143,8 +143,8 @@ def test_interrupt_while_the_model_loads(monkeypatch: pytest.MonkeyPatch) -> Non
     def exit_now(code: int):  # the real os._exit would end pytest; the subprocess tests above use the real one
         raise SystemExit(code)
 
-    monkeypatch.setattr(cli, "load_classifier", interrupted)
-    monkeypatch.setattr(cli.os, "_exit", exit_now)
+    monkeypatch.setattr(cli_detect, "load_classifier", interrupted)
+    monkeypatch.setattr(cli_common.os, "_exit", exit_now)
     result = CliRunner().invoke(cli.app, ["detect", "--model", MODEL, str(ROOT / "fixtures" / "media" / "tone.wav")])
     assert result.exit_code == 130
     assert result.stderr == "langspan: interrupted\n" and result.stdout == ""

@@ -11,7 +11,6 @@ from pathlib import Path
 import jsonschema
 import numpy as np
 import pytest
-from tagging_media import folder_listing, languages, make_movie, never_load, sha256, tone_classifier
 
 from langspan.errors import ExportError, MediaError, UsageError
 from langspan.pipeline import DetectOptions
@@ -29,7 +28,7 @@ from langspan.tagging import (
     track_language,
 )
 from langspan.timeline import Span, Timeline
-
+from tagging_media import folder_listing, languages, make_movie, never_load, sha256, tone_classifier
 
 # The scripted tone classifier labels tones as speech; speech detection would (rightly) call them nonspeech.
 TONES = DetectOptions(vad=False)

@@ -10,7 +10,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from conftest import MEDIA
+from langspan import media, tagwriter
+from langspan.errors import ExportError, MediaError, UsageError
+from langspan.tagwriter import NewTag, differences, write_tags
 from tagging_media import (
     assert_only_languages_changed,
     ffprobe,
@@ -20,10 +24,6 @@ from tagging_media import (
     mkvmerge_tracks,
     sha256,
 )
-
-from langspan import media, tagwriter
-from langspan.errors import ExportError, MediaError, UsageError
-from langspan.tagwriter import NewTag, differences, write_tags
 
 GERMAN, FRENCH = NewTag("ger", "de"), NewTag("fre", "fr")
 

@@ -56,10 +56,10 @@ def test_page_is_self_contained_and_escapes_the_file_name():
     parser = _References()
     parser.feed(page)
     assert parser.references == []
-    assert not re.search(r"(https?:)?//[a-z]", page.replace("http://www.w3.org", ""), re.I)
+    assert not re.search(r"(https?:)?//[a-z]", page.replace("http://www.w3.org", ""), re.IGNORECASE)
     assert "@import" not in page and "url(" not in page
     assert page.count("</script>") == 2  # the file name's "</script>" is escaped inside the data
-    data = json.loads(re.search(r'id="langspan-data">(.*?)</script>', page, re.S).group(1))
+    data = json.loads(re.search(r'id="langspan-data">(.*?)</script>', page, re.DOTALL).group(1))
     assert data["tracks"][0]["spans"][1]["language"] == "eng"
     assert page.split("<title>")[1].startswith("script&gt;&lt;b&gt;talk.mkv · languages</title>")
 

@@ -160,7 +160,7 @@ def test_csv_tsv_and_audacity_columns(timeline: Timeline) -> None:
 def test_html_data_round_trip(timeline: Timeline) -> None:
     page = HTMLWriter().dumps_all([timeline])
     page.encode("utf-8")
-    payload = re.search(r'id="langspan-data">(.*?)</script>', page, re.S)
+    payload = re.search(r'id="langspan-data">(.*?)</script>', page, re.DOTALL)
     assert payload is not None
     data = strict_json(payload.group(1))
     assert [s["language"] for s in data["tracks"][0]["spans"]] == [s.language for s in timeline.spans]

@@ -20,7 +20,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Alternative",
-    "ScanResult",
     "DetectOptions",
     "ExportError",
     "FFmpegNotFound",
@@ -28,6 +27,7 @@ __all__ = [
     "LangspanError",
     "MediaError",
     "ModelError",
+    "ScanResult",
     "Span",
     "Timeline",
     "UsageError",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from iso639 import Lang, iter_langs
 from iso639.exceptions import InvalidLanguageValue
@@ -22,7 +22,7 @@ UNKNOWN = "und"
 SPECIAL_NAMES = {NONSPEECH: "no speech", UNKNOWN: "unknown", "zxx": "no linguistic content", "mul": "multiple languages"}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _lang(code: str) -> Lang | None:
     try:
         return Lang(code)

@@ -12,8 +12,8 @@ import numpy as np
 from . import media
 from .classifier import DEFAULT_MODEL, Classifier, HFClassifier
 from .errors import MediaError, UsageError
-from .prefetch import prefetch
 from .languages import label_indices, parse_language_list
+from .prefetch import prefetch
 from .refine import AudioBuffer, BoundaryRefiner, ClassifierProbe
 from .segmenter import MAX_LAG, MIN_CONFIDENCE, MIN_SPAN, SWITCH_PENALTY, SmoothingSegmenter, restrict
 from .timeline import Span, Timeline, WindowResult, options_to_dict

@@ -136,7 +136,6 @@ def _run(ray: Any, jobs: Sequence[Any], options: DetectOptions, ray_options: Ray
 def decode_file(item: dict[str, Any], options: DetectOptions) -> Iterator[dict[str, Any]]:
     """CPU stage: one row per model batch of windows of each audio stream, then the closing rows."""
     from . import media
-
     from .vad import SpeechDetector
 
     job, path = item["job"], item["path"]

@@ -44,7 +44,6 @@ from .languages import NONSPEECH, UNKNOWN
 from .timeline import Alternative, Span, WindowResult
 from .vad import nearest_pause, speech_offset, speech_onset
 
-
 # Defaults, checked on benchmarks/segmenter_sim.py (see docs/benchmarks.md) and sized for 2 s windows.
 # A detour into another language and back costs 2 × 3 = 6 nats, while one window's evidence is capped at
 # log(1/0.01) = 4.6: a single wrong window can never open a span, however sure the model is of it. Two windows at
