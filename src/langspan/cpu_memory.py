@@ -3,9 +3,10 @@
 A batch of 2 s windows through mms-lid-256 allocates activations of 2–52 MB per operator (the first convolution's
 output is 8 × 512 × 3199 floats). glibc serves blocks above its mmap threshold (dynamic, at most 32 MB) with a
 fresh ``mmap`` and unmaps them on free, and trims the top of the heap once 2 × that threshold is free, so every
-forward pass faults in new zeroed pages: about 240,000 page faults (≈ 0.9 GB) per batch of 8, a fifth of the
-forward time. Serving those blocks from the heap and keeping up to ``TRIM_THRESHOLD`` of free memory there
-makes a batch of 8 1.2–1.3x faster (1.86–2.07 s → 1.50–1.60 s, measured in docs/benchmarks.md) at the same RSS.
+forward pass faults in new zeroed pages: 293,000 page faults (≈ 1.1 GB) per batch of 8, a sixth of the forward
+time. Serving those blocks from the heap and keeping up to ``TRIM_THRESHOLD`` of free memory there cuts that to
+19,000 and makes a batch of 8 1.21x faster (median 2.00 s → 1.65 s, ``benchmarks/allocator.py``, results in
+docs/benchmarks.md); the cost is up to that much free memory held between batches.
 
 The setting is process-wide, so it is applied only on CPU inference, only with glibc, and never when the user has
 set glibc's own ``MALLOC_MMAP_THRESHOLD_`` / ``MALLOC_TRIM_THRESHOLD_`` environment variables.
