@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,6 +17,16 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 MEDIA = FIXTURES / "media"
 TINY_MODEL = FIXTURES / "tiny-lid"
+
+
+def interruptible_child() -> None:
+    """``preexec_fn`` for a child that a test sends SIGINT: give it the default SIGINT action, as in a terminal.
+
+    A test run started as a background job of a non-interactive shell (``pytest &``, CI wrappers) inherits SIGINT
+    *ignored*, and Python keeps an inherited "ignore" instead of raising KeyboardInterrupt — so the child would
+    never notice the Ctrl-C being tested.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 class ScriptedClassifier:

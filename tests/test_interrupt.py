@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from conftest import interruptible_child
 from langspan import cli, cli_common, cli_detect
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,7 +97,7 @@ def test_sigint_during_detect(long_input: Path, tmp_path: Path, target: str) -> 
     with adopting_orphans():
         process = subprocess.Popen(
             command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            start_new_session=True,
+            start_new_session=True, preexec_fn=interruptible_child,
         )  # fmt: skip
         stdout, stderr, decoders = _interrupt(process, target)
         left_behind = reap_adopted("ffmpeg")
