@@ -78,6 +78,15 @@ def test_same_stem_keeps_the_extension_and_output_dir_is_not_scanned(tmp_path):
     assert [job.stem.as_posix() for job in jobs] == ["a.mp3", "a.wav"]
 
 
+def test_fingerprint_changes_when_a_local_model_folder_changes(tmp_path):
+    model = shutil.copytree(TINY_MODEL, tmp_path / "model")
+    before = fingerprint(DetectOptions(model=str(model)), ["json"])
+    assert before == fingerprint(DetectOptions(model=str(model)), ["json"])
+    weights = model / "model.safetensors"
+    os.utime(weights, ns=(weights.stat().st_atime_ns, weights.stat().st_mtime_ns + 1_000_000_000))  # retrained
+    assert fingerprint(DetectOptions(model=str(model)), ["json"]) != before
+
+
 def test_fingerprint_changes_with_model_options_and_formats():
     base = fingerprint(DetectOptions(model=MODEL), ["json"])
     assert base == fingerprint(DetectOptions(model=MODEL), ["json"])

@@ -116,8 +116,22 @@ def fingerprint(options: DetectOptions, formats: Sequence[str]) -> str:
     """Everything besides the input that decides the outputs' content, hashed."""
     from . import __version__
 
-    recipe = {"langspan": __version__, "options": options_to_dict(options), "formats": sorted(formats)}
+    recipe = {
+        "langspan": __version__, "options": options_to_dict(options), "formats": sorted(formats),
+        "model_files": local_model_files(options.model),
+    }  # fmt: skip
     return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def local_model_files(model: str) -> list[tuple[str, int, int]] | None:
+    """Name, size and mtime of each file of a local model folder, so that a retrained or replaced checkpoint under
+    the same path is not mistaken for the one the outputs were made with; None for a hub model (its name and
+    revision identify it)."""
+    folder = Path(model)
+    if not folder.is_dir():
+        return None
+    files = (entry for entry in folder.iterdir() if entry.is_file())
+    return sorted((entry.name, entry.stat().st_size, entry.stat().st_mtime_ns) for entry in files)
 
 
 class Batch:
