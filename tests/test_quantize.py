@@ -53,3 +53,15 @@ def test_ordinary_memory_is_never_released():
     tensor = torch.arange(1 << 20, dtype=torch.float32)  # 4 MB of heap: MADV_DONTNEED would zero it
     assert not _release_pages(tensor, _file_mappings(".safetensors"))
     assert torch.equal(tensor, torch.arange(1 << 20, dtype=torch.float32))
+
+
+def test_conversion_tensor_by_tensor_gives_the_same_model_as_module_to():
+    from langspan.quantize import convert
+
+    ours = _load(STANDIN_MODEL)
+    convert(ours, "cpu", torch.bfloat16)
+    reference = _load(STANDIN_MODEL).to(dtype=torch.bfloat16)
+    assert {p.dtype for p in ours.parameters()} == {torch.bfloat16}
+    audio = torch.from_numpy(np.random.default_rng(0).standard_normal((2, 32_000)).astype(np.float32))
+    with torch.inference_mode():
+        assert torch.equal(ours(audio.bfloat16()).logits, reference(audio.bfloat16()).logits)

@@ -20,7 +20,7 @@ import numpy as np
 
 from .cpu_memory import reuse_large_buffers
 from .errors import ModelError, UsageError
-from .quantize import quantize_int8
+from .quantize import convert, quantize_int8
 
 DEFAULT_MODEL = "facebook/mms-lid-256"
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -77,7 +77,9 @@ class HFClassifier:
         self.precision = resolve_precision(precision, self.device, linear_parameters(self.model))
         # int8 keeps fp32 activations between its quantized linear layers.
         self.dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(self.precision, torch.float32)
-        self.model.to(self.device, dtype=self.dtype).eval()
+        if self.device != "cpu" or self.dtype != torch.float32:
+            convert(self.model, self.device, self.dtype)
+        self.model.eval()
         if self.device == "cpu":
             reuse_large_buffers()  # ~20% faster forward passes on glibc, see cpu_memory.py
         if self.precision == "int8":

@@ -1,4 +1,4 @@
-"""Dynamic int8 quantization of a loaded checkpoint, one Linear layer at a time, in bounded memory.
+"""int8 quantization and fp16/bf16 conversion of a loaded checkpoint, one tensor at a time, in bounded memory.
 
 Weights become int8 per output channel; activations are quantized per call from their observed range, so no
 calibration data is needed. The convolutional front end and attention products stay fp32. Uses PyTorch's eager
@@ -43,6 +43,25 @@ def quantize_int8(model):
             setattr(parent, name, DynamicLinear.from_float(linear))
             _release_pages(linear.weight, checkpoint_mappings)
     return model
+
+
+def convert(model, device: str, dtype) -> None:
+    """``model.to(device, dtype)`` one tensor at a time, handing each fp32 source's checkpoint pages back.
+
+    ``Module.to`` converts every tensor before letting go of any, so fp16/bf16 (or any copy to a GPU) made the
+    whole fp32 checkpoint resident on top of the converted model: a 5.9 GB peak for mms-lid-256 in bf16.
+    """
+    import torch
+
+    mappings = _file_mappings(".safetensors")
+    with torch.no_grad():
+        for module in model.modules():
+            for name, parameter in module.named_parameters(recurse=False):
+                source = parameter.data
+                parameter.data = source.to(device, dtype=dtype if source.is_floating_point() else None, copy=True)
+                _release_pages(source, mappings)
+            for name, buffer in module.named_buffers(recurse=False):
+                module._buffers[name] = buffer.to(device, dtype=dtype if buffer.is_floating_point() else None)
 
 
 def _linear_layers(model) -> Iterator[tuple[object, str, object]]:
