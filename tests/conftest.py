@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -19,14 +20,20 @@ MEDIA = FIXTURES / "media"
 TINY_MODEL = FIXTURES / "tiny-lid"
 
 
-def interruptible_child() -> None:
-    """``preexec_fn`` for a child that a test sends SIGINT: give it the default SIGINT action, as in a terminal.
+@contextmanager
+def interruptible_children() -> Iterator[None]:
+    """Children started inside get the default SIGINT action, as in a terminal, for tests that send them SIGINT.
 
-    A test run started as a background job of a non-interactive shell (``pytest &``, CI wrappers) inherits SIGINT
-    *ignored*, and Python keeps an inherited "ignore" instead of raising KeyboardInterrupt — so the child would
-    never notice the Ctrl-C being tested.
+    A test run started as a background job of a non-interactive shell (``pytest &``, CI wrappers) has SIGINT
+    *ignored*, children inherit that, and Python keeps an inherited "ignore" instead of raising KeyboardInterrupt —
+    so the child would never notice the Ctrl-C being tested. A handled signal (unlike an ignored one) is reset to
+    the default action by exec, so handling it here for the moment of the spawn is enough.
     """
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class ScriptedClassifier:

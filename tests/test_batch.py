@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 import langspan
-from conftest import MEDIA, TINY_MODEL, interruptible_child
+from conftest import MEDIA, TINY_MODEL, interruptible_children
 from langspan import detect, detect_many
 from langspan.batch import MANIFEST_NAME, Batch, find_media, fingerprint
 from langspan.cli import app
@@ -210,9 +210,8 @@ def test_ctrl_c_keeps_finished_files_in_the_manifest_and_leaves_no_partial_outpu
                     "-c:a", "flac", str(library / "b.flac")], check=True)  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(Path(langspan.__file__).parent.parent), "HF_HUB_OFFLINE": "1"}
     command = [sys.executable, "-m", "langspan", "detect", str(library), "-d", str(out), "--model", MODEL, "-q"]
-    process = subprocess.Popen(
-        command, env=env, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=interruptible_child
-    )
+    with interruptible_children():
+        process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     while not (out / MANIFEST_NAME).exists() and time.monotonic() < deadline:
         time.sleep(0.1)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import interruptible_child
+from conftest import interruptible_children
 from langspan import cli, cli_common, cli_detect
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,10 +95,11 @@ def test_sigint_during_detect(long_input: Path, tmp_path: Path, target: str) -> 
     options = ["--model", MODEL, "--batch-size", "64", "-q", "-o", str(output)]
     command = [sys.executable, "-m", "langspan", "detect", *options, str(long_input)]
     with adopting_orphans():
-        process = subprocess.Popen(
-            command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            start_new_session=True, preexec_fn=interruptible_child,
-        )  # fmt: skip
+        with interruptible_children():
+            process = subprocess.Popen(
+                command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                start_new_session=True,
+            )  # fmt: skip
         stdout, stderr, decoders = _interrupt(process, target)
         left_behind = reap_adopted("ffmpeg")
     assert process.returncode == 130
