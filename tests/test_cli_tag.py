@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -242,3 +243,29 @@ def test_mkvpropedit_engine_on_the_demo(demo_copy):
     assert tag(str(movie), "--in-place", "--force", "--engine", "mkvpropedit", *STANDIN).exit_code == 0
     audio = [t["properties"] for t in mkvmerge_tracks(movie) if t["type"] == "audio"]
     assert [(p["language"], p["language_ietf"]) for p in audio] == [("ger", "de"), ("fre", "fr")]
+
+
+@pytest.fixture(scope="module")
+def long_german_movie(tmp_path_factory) -> Path:
+    """The demo's German track looped to 200 s: long enough (over 48 probes × 2 s) for the sparse scan to stop early."""
+    target = tmp_path_factory.mktemp("long") / "german.mkv"
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-stream_loop", "20", "-i", str(DEMO / "tracks.mkv"),
+         "-map", "0:a:0", "-t", "200", "-c:a", "libopus", "-b:a", "32k", str(target)],
+        check=True,
+    )  # fmt: skip
+    return target
+
+
+def test_a_long_track_is_tagged_from_probes_and_full_pass_agrees(long_german_movie):
+    assert truth("tracks.truth.json")[1] == "deu"  # the first audio track, looped below
+    scanned = tag(str(long_german_movie), "--dry-run", "--force", "--json", *STANDIN)
+    full = tag(str(long_german_movie), "--dry-run", "--force", "--json", "--full-pass", *STANDIN)
+    assert scanned.exit_code == full.exit_code == 0, scanned.stderr + full.stderr
+    (by_probes,) = reports(scanned.stdout)[0]["streams"]
+    (by_all,) = reports(full.stdout)[0]["streams"]
+    assert by_probes["new"] == by_all["new"] == "ger"
+    assert by_probes["detected"]["full_pass"] is False and by_all["detected"]["full_pass"] is True
+    assert by_probes["detected"]["evidence_seconds"] < 50 < by_all["detected"]["evidence_seconds"]
+    assert by_probes["detected"]["confidence"] >= 0.5
+    assert "(scan)" in scanned.stderr
