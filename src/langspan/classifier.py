@@ -77,8 +77,7 @@ class HFClassifier:
         self.precision = resolve_precision(precision, self.device, linear_parameters(self.model))
         # int8 keeps fp32 activations between its quantized linear layers.
         self.dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(self.precision, torch.float32)
-        if self.device != "cpu" or self.dtype != torch.float32:
-            convert(self.model, self.device, self.dtype)
+        convert(self.model, self.device, self.dtype)
         self.model.eval()
         if self.device == "cpu":
             reuse_large_buffers()  # ~20% faster forward passes on glibc, see cpu_memory.py

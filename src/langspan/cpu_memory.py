@@ -15,7 +15,7 @@ set glibc's own ``MALLOC_MMAP_THRESHOLD_`` / ``MALLOC_TRIM_THRESHOLD_`` environm
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
+import functools
 import os
 import sys
 
@@ -36,10 +36,15 @@ def reuse_large_buffers() -> bool:
     if not sys.platform.startswith("linux") or any(name in os.environ for name in USER_SETTINGS):
         return False
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c"))
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):  # not glibc (musl has no mallopt)
+        mallopt = libc().mallopt
+    except AttributeError:  # not glibc (musl has no mallopt)
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     _applied = mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1 and mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1
     return _applied
+
+
+@functools.cache
+def libc() -> ctypes.CDLL:
+    """The C library already loaded into this process (its ``mallopt``, ``madvise``), looked up once."""
+    return ctypes.CDLL(None, use_errno=True)

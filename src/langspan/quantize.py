@@ -17,11 +17,12 @@ for a model that then runs in 2 GB). Here each fp32 weight's pages are handed ba
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import mmap
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+
+from .cpu_memory import libc
 
 MADV_DONTNEED = 4  # Linux: drop the pages from this process; a file-backed page is re-read if touched again
 MAPS = Path("/proc/self/maps")
@@ -33,8 +34,8 @@ def quantize_int8(model):
     from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
     from torch.ao.quantization import per_channel_dynamic_qconfig
 
-    _copy_off_the_checkpoint_file(model)
     checkpoint_mappings = _file_mappings(".safetensors")
+    _copy_off_the_checkpoint_file(model, checkpoint_mappings)
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", UserWarning)
@@ -49,19 +50,14 @@ def convert(model, device: str, dtype) -> None:
     """``model.to(device, dtype)`` one tensor at a time, handing each fp32 source's checkpoint pages back.
 
     ``Module.to`` converts every tensor before letting go of any, so fp16/bf16 (or any copy to a GPU) made the
-    whole fp32 checkpoint resident on top of the converted model: a 5.9 GB peak for mms-lid-256 in bf16.
+    whole fp32 checkpoint resident on top of the converted model: a 5.9 GB peak for mms-lid-256 in bf16. Tensors
+    already on ``device`` in ``dtype`` stay as they are (fp32 on the CPU: nothing is copied).
     """
-    import torch
 
-    mappings = _file_mappings(".safetensors")
-    with torch.no_grad():
-        for module in model.modules():
-            for name, parameter in module.named_parameters(recurse=False):
-                source = parameter.data
-                parameter.data = source.to(device, dtype=dtype if source.is_floating_point() else None, copy=True)
-                _release_pages(source, mappings)
-            for name, buffer in module.named_buffers(recurse=False):
-                module._buffers[name] = buffer.to(device, dtype=dtype if buffer.is_floating_point() else None)
+    def converted(module, name: str, tensor):
+        return tensor.to(device, dtype=dtype if tensor.is_floating_point() else None)
+
+    _replace_tensors(model, converted, _file_mappings(".safetensors"))
 
 
 def _linear_layers(model) -> Iterator[tuple[object, str, object]]:
@@ -73,7 +69,7 @@ def _linear_layers(model) -> Iterator[tuple[object, str, object]]:
                 yield parent, name, child
 
 
-def _copy_off_the_checkpoint_file(model) -> None:
+def _copy_off_the_checkpoint_file(model, mappings: list[tuple[int, int]]) -> None:
     """Give every tensor that survives quantization (all but the Linear weights) memory of its own.
 
     Any tensor loaded from the memory-mapped checkpoint keeps the *whole* mapping alive: the fp32 tensors left
@@ -83,13 +79,30 @@ def _copy_off_the_checkpoint_file(model) -> None:
     """
     import torch
 
+    def copied(module, name: str, tensor):
+        return tensor if type(module) is torch.nn.Linear and name == "weight" else tensor.clone()
+
+    _replace_tensors(model, copied, mappings)
+
+
+def _replace_tensors(model, replacement: Callable, mappings: list[tuple[int, int]]) -> None:
+    """Set each parameter and buffer of ``model`` to ``replacement(module, name, tensor)``, one at a time; a tensor
+    replaced by another hands its checkpoint pages back at once, before the next one is read."""
+    import torch
+
     with torch.no_grad():
         for module in model.modules():
             for name, parameter in module.named_parameters(recurse=False):
-                if not (type(module) is torch.nn.Linear and name == "weight"):
-                    parameter.data = parameter.data.clone()
+                source = parameter.data
+                new = replacement(module, name, source)
+                if new is not source:
+                    parameter.data = new
+                    _release_pages(source, mappings)
             for name, buffer in module.named_buffers(recurse=False):
-                module._buffers[name] = buffer.clone()
+                new = replacement(module, name, buffer)
+                if new is not buffer:
+                    module._buffers[name] = new
+                    _release_pages(buffer, mappings)
 
 
 def _file_mappings(suffix: str) -> list[tuple[int, int]]:
@@ -121,10 +134,6 @@ def _release_pages(tensor, mappings: list[tuple[int, int]]) -> bool:
     last = end // mmap.PAGESIZE * mmap.PAGESIZE
     if last <= first:
         return False
-    return _libc().madvise(ctypes.c_void_p(first), ctypes.c_size_t(last - first), MADV_DONTNEED) == 0
-
-
-def _libc():
-    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-    libc.madvise.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
-    return libc
+    madvise = libc().madvise
+    madvise.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+    return madvise(ctypes.c_void_p(first), ctypes.c_size_t(last - first), MADV_DONTNEED) == 0
