@@ -16,7 +16,7 @@ import typer
 
 from . import __version__
 from .classifier import DEFAULT_MODEL, model_error
-from .cli_common import ModelOption, RevisionOption, errors_to_exit
+from .cli_common import DebugOption, ModelOption, RevisionOption, errors_to_exit
 from .cli_detect import detect_command, scan_command
 from .cli_tag import tag_command
 
@@ -55,7 +55,7 @@ def _quiet_transformers() -> None:
 def languages_command(
     model: ModelOption = DEFAULT_MODEL,
     revision: RevisionOption = None,
-    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+    debug: DebugOption = False,
 ) -> None:
     """List the model's language labels with their names (tab-separated on stdout)."""
     from .languages import language_name

@@ -18,8 +18,12 @@ from .batch import Batch
 from .classifier import DEFAULT_MODEL
 from .cli_batch import check_batch, ray_settings_for, run_batch
 from .cli_common import (
+    DebugOption,
+    DeviceOption,
     ModelOption,
     RevisionOption,
+    StreamsOption,
+    ThreadsOption,
     errors_to_exit,
     exit_interrupted,
     progress_bar,
@@ -67,19 +71,17 @@ def detect_command(
     ray_gpus: Annotated[float, typer.Option(help="Ray: GPUs per classifier actor (fractions share a GPU).")] = 0.0,
     model: ModelOption = DEFAULT_MODEL,
     revision: RevisionOption = None,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
+    device: DeviceOption = "auto",
     precision: Annotated[
         str, typer.Option(help="auto, fp32, int8, fp16 or bf16 (auto: int8 on CPU, fp16 on CUDA).")
     ] = "auto",
     batch_size: Annotated[int, typer.Option(help="Windows per model call (32-64 on a GPU).")] = 8,
-    threads: Annotated[int | None, typer.Option(help="CPU threads for the model [default: torch's].")] = None,
+    threads: ThreadsOption = None,
     window: Annotated[float, typer.Option(help="Window length in seconds.")] = 2.0,
     hop: Annotated[float | None, typer.Option(help="Seconds between window starts [default: window].")] = None,
     min_window: Annotated[float, typer.Option(help="Drop a last window shorter than this (seconds).")] = 0.5,
     top_k: Annotated[int, typer.Option(help="Alternatives listed per span.")] = 3,
-    streams: Annotated[
-        list[int] | None, typer.Option("--stream", help="Audio stream index (ffprobe numbering), repeatable \\[default: all].")
-    ] = None,
+    streams: StreamsOption = None,
     include_windows: Annotated[bool, typer.Option(help="Add per-window results to the JSON output.")] = False,
     allow_url: Annotated[
         bool, typer.Option(help="Also read http(s):// inputs (over http/https only; see SECURITY.md).")
@@ -100,7 +102,7 @@ def detect_command(
         int, typer.Option(help="Extra windows per change of language to place it precisely (0: off).")
     ] = 3,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table or progress on stderr.")] = False,
-    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+    debug: DebugOption = False,
 ) -> None:
     """Detect the spoken language over time in every audio stream of each input."""
     batch: Batch | None = None
@@ -159,17 +161,15 @@ def scan_command(
     inputs: Annotated[list[Path], typer.Argument(help="Media files (any format ffmpeg reads).", show_default=False)],
     model: ModelOption = DEFAULT_MODEL,
     revision: RevisionOption = None,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
+    device: DeviceOption = "auto",
     precision: Annotated[str, typer.Option(help="auto, fp32, int8, fp16 or bf16.")] = "auto",
-    threads: Annotated[int | None, typer.Option(help="CPU threads for the model [default: torch's].")] = None,
-    streams: Annotated[
-        list[int] | None, typer.Option("--stream", help="Audio stream index (ffprobe numbering), repeatable \\[default: all].")
-    ] = None,
+    threads: ThreadsOption = None,
+    streams: StreamsOption = None,
     confidence: Annotated[float, typer.Option(help="Stop once the leading language is this certain.")] = 0.99,
     min_probes: Annotated[int, typer.Option(help="Probe windows classified before the scan may stop.")] = 8,
     max_probes: Annotated[int, typer.Option(help="Probe windows before falling back to a full pass.")] = 48,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table on stderr.")] = False,
-    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+    debug: DebugOption = False,
 ) -> None:
     """Dominant language of each audio stream from a few probe windows (fast; JSON Lines on stdout)."""
     from .scan import StoppingRule, scan

@@ -17,8 +17,11 @@ from rich.table import Table
 
 from .classifier import DEFAULT_MODEL
 from .cli_common import (
+    DebugOption,
+    DeviceOption,
     ModelOption,
     RevisionOption,
+    StreamsOption,
     errors_to_exit,
     exit_interrupted,
     progress_bar,
@@ -45,9 +48,7 @@ def tag_command(
         bool, typer.Option(help="Compare existing tags with the detected languages; exit 3 on disagreement. Writes nothing.")
     ] = False,
     force: Annotated[bool, typer.Option(help="Also retag streams that already carry a language tag.")] = False,
-    streams: Annotated[
-        list[int] | None, typer.Option("--stream", help="Audio stream index (ffprobe numbering), repeatable \\[default: all].")
-    ] = None,
+    streams: StreamsOption = None,
     min_confidence: Annotated[
         float, typer.Option(help="Leave the tag alone (report und) below this track confidence.")
     ] = DEFAULT_MIN_CONFIDENCE,
@@ -63,10 +64,10 @@ def tag_command(
     json_output: Annotated[bool, typer.Option("--json", help="One JSON report per input on stdout.")] = False,
     model: ModelOption = DEFAULT_MODEL,
     revision: RevisionOption = None,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
+    device: DeviceOption = "auto",
     batch_size: Annotated[int, typer.Option(help="Windows per model call.")] = 8,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table or progress on stderr.")] = False,
-    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+    debug: DebugOption = False,
 ) -> None:
     """Write each audio track's dominant spoken language into its language tag (MKV, MP4), without re-encoding.
 
