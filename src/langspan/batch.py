@@ -130,8 +130,8 @@ def local_model_files(model: str) -> list[tuple[str, int, int]] | None:
     folder = Path(model)
     if not folder.is_dir():
         return None
-    files = (entry for entry in folder.iterdir() if entry.is_file())
-    return sorted((entry.name, entry.stat().st_size, entry.stat().st_mtime_ns) for entry in files)
+    stats = ((entry.name, entry.stat()) for entry in folder.iterdir() if entry.is_file())
+    return sorted((name, stat.st_size, stat.st_mtime_ns) for name, stat in stats)
 
 
 class Batch:

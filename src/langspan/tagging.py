@@ -235,10 +235,9 @@ def scanned_track_language(result: ScanResult) -> TrackLanguage:
     """The dominant language from a scan: its full pass's timeline if it made one, else the probes' votes."""
     if result.timeline is not None:
         return track_language(result.timeline)
-    # A scan stops only after enough probes with speech voted, so there are votes here.
-    if result.share < MAJORITY_SHARE:
-        return TrackLanguage(MULTIPLE, result.support, result.share, result.evidence_seconds, full_pass=False)
-    return TrackLanguage(result.language, result.support, result.share, result.evidence_seconds, full_pass=False)  # type: ignore[arg-type]
+    # A scan stops only after enough probes with speech voted, so there are votes (and a leader) here.
+    language = result.language if result.share >= MAJORITY_SHARE else MULTIPLE
+    return TrackLanguage(language, result.support, result.share, result.evidence_seconds, full_pass=False)  # type: ignore[arg-type]
 
 
 def track_language(timeline: Timeline) -> TrackLanguage:
