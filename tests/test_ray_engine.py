@@ -10,10 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import FIXTURES, MEDIA, TINY_MODEL
-from langspan.batch import MANIFEST_NAME, Batch
 from langspan.cli import app
+from langspan.engine.batch import MANIFEST_NAME, Batch
+from langspan.engine.local import DetectOptions
 from langspan.errors import UsageError
-from langspan.pipeline import DetectOptions
 
 ray = pytest.importorskip("ray", reason="the Ray engine needs the extra: pip install -e '.[ray]' (make setup does)")
 # Ray 2.60's DataContext warns about deprecated fields of its own each time one is created (not our settings).
@@ -92,7 +92,7 @@ def test_ray_engine_results_carry_timelines_without_output_dir(local_ray, librar
 
 
 def test_ray_options_are_checked():
-    from langspan.ray_engine import RayOptions
+    from langspan.engine.ray import RayOptions
 
     with pytest.raises(UsageError, match="--ray-actors"):
         RayOptions(actors=0)

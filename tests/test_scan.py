@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 
 from conftest import MEDIA, ScriptedClassifier, one_hot
-from langspan import media, scan
+from langspan import scan
+from langspan.engine.sparse import StoppingRule, _confidence, probe_starts
 from langspan.errors import UsageError
-from langspan.scan import StoppingRule, _confidence, probe_starts
+from langspan.frontend import media
 
 LABELS = ("eng", "deu")
 

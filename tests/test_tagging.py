@@ -12,9 +12,9 @@ import jsonschema
 import numpy as np
 import pytest
 
+from langspan.engine.local import DetectOptions
 from langspan.errors import ExportError, MediaError, UsageError
-from langspan.pipeline import DetectOptions
-from langspan.tagging import (
+from langspan.tagging.decide import (
     MAJORITY_SHARE,
     RestrictedClassifier,
     StreamTag,

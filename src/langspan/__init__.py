@@ -10,10 +10,10 @@ Public API::
         print(result.path, result.status)                # ok | skipped (up to date) | failed
 """
 
-from .batch import FileResult, detect_many
+from .engine.batch import FileResult, detect_many
+from .engine.local import DetectOptions, detect, load_classifier
+from .engine.sparse import ScanResult, scan
 from .errors import ExportError, FFmpegNotFound, LangspanError, MediaError, ModelError, UsageError
-from .pipeline import DetectOptions, detect, load_classifier
-from .scan import ScanResult, scan
 from .timeline import Alternative, Span, Timeline
 
 __version__ = "0.1.0"

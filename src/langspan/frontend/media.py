@@ -26,7 +26,7 @@ from pathlib import Path
 import ffmpeg
 import numpy as np
 
-from .errors import FFmpegNotFound, MediaError
+from ..errors import FFmpegNotFound, MediaError
 
 SAMPLE_RATE = 16_000  # every model langspan targets (MMS, wav2vec2, HuBERT LID) expects 16 kHz mono
 # 8 s of float32 per read: big enough to keep the pipe efficient, small enough that memory stays flat.

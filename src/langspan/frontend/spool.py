@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from .errors import MediaError
+from ..errors import MediaError
 
 STDIN_NAME = "-"
 CHUNK_BYTES = 1 << 20

@@ -14,10 +14,15 @@ from typing import Annotated
 
 import typer
 
-from .batch import Batch
-from .classifier import DEFAULT_MODEL
-from .cli_batch import check_batch, ray_settings_for, run_batch
-from .cli_common import (
+from ..engine.batch import Batch
+from ..engine.local import DetectOptions, detect, load_classifier
+from ..errors import LangspanError, UsageError
+from ..frontend.spool import STDIN_NAME, spooled_stdin
+from ..models.wav2vec2 import DEFAULT_MODEL
+from ..segmentation.segmenter import MIN_CONFIDENCE, MIN_SPAN, SWITCH_PENALTY
+from ..writers import ALL_FORMATS, WRITERS
+from .batch import check_batch, ray_settings_for, run_batch
+from .common import (
     DebugOption,
     DeviceOption,
     ModelOption,
@@ -31,12 +36,7 @@ from .cli_common import (
     sigterm_as_interrupt,
     stderr,
 )
-from .cli_output import check_destination, print_span, print_table, streaming_writer, write_outputs, writers_for
-from .errors import LangspanError, UsageError
-from .pipeline import DetectOptions, detect, load_classifier
-from .segmenter import MIN_CONFIDENCE, MIN_SPAN, SWITCH_PENALTY
-from .spool import STDIN_NAME, spooled_stdin
-from .writers import ALL_FORMATS, WRITERS
+from .output import check_destination, print_span, print_table, streaming_writer, write_outputs, writers_for
 
 
 def detect_command(
@@ -172,7 +172,7 @@ def scan_command(
     debug: DebugOption = False,
 ) -> None:
     """Dominant language of each audio stream from a few probe windows (fast; JSON Lines on stdout)."""
-    from .scan import StoppingRule, scan
+    from ..engine.sparse import StoppingRule, scan
 
     with errors_to_exit(debug):
         options = DetectOptions(

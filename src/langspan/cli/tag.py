@@ -15,8 +15,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from .classifier import DEFAULT_MODEL
-from .cli_common import (
+from ..engine.local import DetectOptions, load_classifier
+from ..errors import LangspanError, ModelError, UsageError
+from ..models.wav2vec2 import DEFAULT_MODEL
+from ..tagging.decide import DEFAULT_MIN_CONFIDENCE, FileResult, TagOptions, parse_languages, result_document, tag_file
+from .common import (
     DebugOption,
     DeviceOption,
     ModelOption,
@@ -29,9 +32,6 @@ from .cli_common import (
     sigterm_as_interrupt,
     stderr,
 )
-from .errors import LangspanError, ModelError, UsageError
-from .pipeline import DetectOptions, load_classifier
-from .tagging import DEFAULT_MIN_CONFIDENCE, FileResult, TagOptions, parse_languages, result_document, tag_file
 
 
 def tag_command(

@@ -14,11 +14,11 @@ from typing import Annotated
 
 import typer
 
-from . import __version__
-from .classifier import DEFAULT_MODEL, model_error
-from .cli_common import DebugOption, ModelOption, RevisionOption, errors_to_exit
-from .cli_detect import detect_command, scan_command
-from .cli_tag import tag_command
+from .. import __version__
+from ..models.wav2vec2 import DEFAULT_MODEL, model_error
+from .common import DebugOption, ModelOption, RevisionOption, errors_to_exit
+from .detect import detect_command, scan_command
+from .tag import tag_command
 
 app = typer.Typer(
     help="Which language is spoken, when, and on which audio track — for video and podcast files.",
@@ -58,7 +58,7 @@ def languages_command(
     debug: DebugOption = False,
 ) -> None:
     """List the model's language labels with their names (tab-separated on stdout)."""
-    from .languages import language_name
+    from ..languages import language_name
 
     with errors_to_exit(debug):
         for label in model_labels(model, revision):

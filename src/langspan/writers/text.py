@@ -1,9 +1,6 @@
-"""Output formats, keyed by name. Each writer turns a Timeline into lines, a string, or a file written atomically.
-
-Formats: ``json`` (the full record, versioned schema), ``jsonl`` (one span per line, streamable), ``srt`` and
-``vtt`` (subtitles), ``rttm`` (NIST Rich Transcription Time Marked), ``csv`` and ``tsv`` (spreadsheets),
-``audacity`` (label track) and ``html`` (a self-contained picture, see ``writers_html``). ``all`` means every one.
-
+"""The text formats: ``json`` (the full record, versioned schema), ``jsonl`` (one span per line, streamable),
+``srt`` and ``vtt`` (subtitles), ``rttm`` (NIST Rich Transcription Time Marked), ``csv`` and ``tsv``
+(spreadsheets) and ``audacity`` (label track).
 JSON schema (``schema/timeline.schema.json``, version ``SCHEMA_VERSION``)::
 
     {"schema": "langspan.timeline", "schema_version": 1,
@@ -15,61 +12,20 @@ JSON schema (``schema/timeline.schema.json``, version ``SCHEMA_VERSION``)::
      "stats": {"windows": 31, "classified_windows": 27, "refinement_windows": 3, ...},
      "windows": [...]}            # only with --include-windows
 """
-
 from __future__ import annotations
 
 import csv
 import io
-import json
-import os
-import re
-import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
-from .errors import ExportError, UsageError
-from .languages import NONSPEECH, UNKNOWN
-from .timeline import Span, Timeline
+from ..languages import NONSPEECH, UNKNOWN
+from ..timeline import Span, Timeline
+from .base import LONE_SURROGATE, Writer, json_text, split_lines
 
-LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 SCHEMA_NAME = "langspan.timeline"
 SCHEMA_VERSION = 1
-ALL_FORMATS = "all"
-
-
-class Writer:
-    """Base writer: subclasses define ``name``, ``extension`` and ``iter_lines``.
-
-    A writer whose ``combines_tracks`` is true writes every audio stream of one input into a single document
-    (``dumps_all``); the others write one document per stream, and several documents on stdout follow each other.
-    """
-
-    name: ClassVar[str]
-    extension: ClassVar[str]
-    combines_tracks: ClassVar[bool] = False
-
-    def iter_lines(self, timeline: Timeline) -> Iterator[str]:
-        raise NotImplementedError
-
-    def dumps(self, timeline: Timeline) -> str:
-        return "".join(line + "\n" for line in self.iter_lines(timeline))
-
-    def documents(self, timelines: Sequence[Timeline]) -> list[list[Timeline]]:
-        """The timelines of one input that go into each output file: all together, or one per audio stream."""
-        if self.combines_tracks or len(timelines) <= 1:
-            return [list(timelines)]
-        return [[timeline] for timeline in timelines]
-
-    def dumps_all(self, timelines: Sequence[Timeline]) -> str:
-        """Every timeline of one input as one string: the documents one after another."""
-        return "".join(self.dumps(timeline) for timeline in timelines)
-
-    def dump(self, timeline: Timeline, path: str | os.PathLike[str]) -> None:
-        write_atomic(Path(path), self.dumps(timeline))
-
-    def dump_all(self, timelines: Sequence[Timeline], path: str | os.PathLike[str]) -> None:
-        write_atomic(Path(path), self.dumps_all(timelines))
 
 
 class JSONWriter(Writer):
@@ -77,22 +33,7 @@ class JSONWriter(Writer):
     extension = "json"
 
     def iter_lines(self, timeline: Timeline) -> Iterator[str]:
-        yield from _lines(json_text(timeline_document(timeline), indent=2))
-
-
-def json_text(document: Any, indent: int | None = None) -> str:
-    """JSON that any UTF-8 file or terminal can hold, whatever the file names inside."""
-    text = json.dumps(document, indent=indent, ensure_ascii=False)
-    # A file name that is not valid UTF-8 reaches Python with lone surrogates (os.fsdecode), which no UTF-8
-    # file or terminal can hold: escaped as \udcff they are valid JSON and read back to the very same name.
-    return LONE_SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
-
-
-def _lines(text: str) -> list[str]:
-    # Not str.splitlines(): it also breaks at U+2028, U+0085 and friends, which JSON keeps raw inside strings (a
-    # file name may hold them), and the joined output would then carry a bare newline inside a string.
-    lines = text.split("\n")
-    return lines[:-1] if text.endswith("\n") else lines
+        yield from split_lines(json_text(timeline_document(timeline), indent=2))
 
 
 def timeline_document(timeline: Timeline) -> dict[str, Any]:
@@ -228,7 +169,7 @@ class CSVWriter(Writer):
             table.writerow(
                 [round(span.start * 1000), round(span.end * 1000), span.language, span.name, f"{span.confidence:.4f}"]
             )
-        yield from _lines(buffer.getvalue())
+        yield from split_lines(buffer.getvalue())
 
 
 class TSVWriter(CSVWriter):
@@ -246,85 +187,3 @@ class AudacityWriter(Writer):
     def iter_lines(self, timeline: Timeline) -> Iterator[str]:
         for span in timeline.spans:
             yield f"{span.start:.6f}\t{span.end:.6f}\t{cue_text(span)}"
-
-
-def get_writer(name: str) -> Writer:
-    try:
-        return WRITERS[name.lower()]()
-    except KeyError:
-        raise UsageError(f"unknown format {name!r} (choose from {', '.join(WRITERS)}, {ALL_FORMATS})") from None
-
-
-def get_writers(names: Sequence[str]) -> list[Writer]:
-    """Writers for format names, in order, without repeats; ``all`` stands for every format."""
-    expanded: list[str] = []
-    for name in names:
-        expanded.extend(WRITERS if name.lower() == ALL_FORMATS else [name.lower()])
-    return [get_writer(name) for name in dict.fromkeys(expanded)]
-
-
-def writer_for_path(path: str | os.PathLike[str]) -> Writer:
-    """The writer whose extension matches a file name (``out.srt`` → SRT)."""
-    suffix = Path(path).suffix.lstrip(".").lower()
-    for writer in WRITERS.values():
-        if writer.extension == suffix:
-            return writer()
-    raise UsageError(f"cannot tell the format of {os.fspath(path)!r} from its extension: pass -f")
-
-
-def dump_all_or_nothing(jobs: Sequence[tuple[Writer, Sequence[Timeline], Path]]) -> None:
-    """Write every (writer, timelines, path) job; if one fails, remove the files already written by the others."""
-    written: list[Path] = []
-    try:
-        for writer, group, target in jobs:
-            writer.dump_all(group, target)
-            written.append(target)
-    except BaseException:
-        for target in written:
-            target.unlink(missing_ok=True)
-        raise
-
-
-def check_target(path: Path, overwrite: bool = True) -> None:
-    """Refuse, before anything is written, a destination that cannot or must not be replaced by a file."""
-    if path.is_dir():
-        raise ExportError(f"{path}: is a directory")
-    if path.exists() and not path.is_file():
-        # Renaming over /dev/null or a FIFO would replace the device or pipe itself with a plain file.
-        raise ExportError(f"{path}: not a regular file (use -o - for stdout)")
-    if path.exists() and not overwrite:
-        raise ExportError(f"{path}: already exists (pass --overwrite to replace it)")
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write through a temporary file in the same folder and rename it: readers never see half a file."""
-    folder = path.parent if str(path.parent) else Path(".")
-    check_target(path)
-    try:
-        handle = tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=folder, prefix=f".{path.name}.", suffix=".part", delete=False
-        )
-    except OSError as error:
-        raise ExportError(f"{path}: cannot write ({error.strerror or error})") from None
-    try:
-        with handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(handle.name, path)
-    except BaseException as error:
-        Path(handle.name).unlink(missing_ok=True)
-        if isinstance(error, OSError):
-            raise ExportError(f"{path}: cannot write ({error.strerror or error})") from None
-        raise
-
-
-# The HTML writer lives in its own module (it carries a page template) and subclasses Writer from above.
-from .writers_html import HTMLWriter  # noqa: E402
-
-WRITERS: dict[str, type[Writer]] = {
-    writer.name: writer
-    for writer in (
-        JSONWriter, JSONLinesWriter, SRTWriter, VTTWriter, RTTMWriter, CSVWriter, TSVWriter, AudacityWriter, HTMLWriter
-    )
-}  # fmt: skip

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .timeline import WindowResult
+from ..timeline import WindowResult
 
 SILENT = -1  # label of a window without posteriors
 

@@ -36,10 +36,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import media
-from .errors import ExportError, MediaError, UsageError
-from .media import local_url
-from .writers import check_target
+from ..errors import ExportError, MediaError, UsageError
+from ..frontend import media
+from ..frontend.media import local_url
+from ..writers import check_target
 
 ENGINES = ("ffmpeg", "mkvpropedit")
 # ffmpeg muxer for each file name suffix we tag, grouped by the container's language-code convention.

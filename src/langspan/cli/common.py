@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from .errors import LangspanError, UsageError
+from ..errors import LangspanError, UsageError
 
 stderr = Console(stderr=True, highlight=False)
 

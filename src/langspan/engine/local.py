@@ -9,16 +9,16 @@ from typing import Any
 
 import numpy as np
 
-from . import media
-from .classifier import DEFAULT_MODEL, Classifier, HFClassifier
-from .errors import MediaError, UsageError
-from .languages import label_indices, parse_language_list
-from .prefetch import prefetch
-from .refine import AudioBuffer, BoundaryRefiner, ClassifierProbe
-from .segmenter import MAX_LAG, MIN_CONFIDENCE, MIN_SPAN, SWITCH_PENALTY, SmoothingSegmenter, restrict
-from .timeline import Span, Timeline, WindowResult, options_to_dict
-from .vad import SpeechDetector, WindowSpeech
-from .windows import Window, WindowSpec, iter_windows
+from ..errors import MediaError, UsageError
+from ..frontend import media
+from ..frontend.prefetch import prefetch
+from ..frontend.vad import SpeechDetector, WindowSpeech
+from ..frontend.windows import Window, WindowSpec, iter_windows
+from ..languages import label_indices, parse_language_list
+from ..models.wav2vec2 import DEFAULT_MODEL, Classifier, HFClassifier
+from ..segmentation.refine import AudioBuffer, BoundaryRefiner, ClassifierProbe
+from ..segmentation.segmenter import MAX_LAG, MIN_CONFIDENCE, MIN_SPAN, SWITCH_PENALTY, SmoothingSegmenter, restrict
+from ..timeline import Span, Timeline, WindowResult, options_to_dict
 
 # Decoded chunks (8 s each) read ahead of the model, so ffmpeg decodes while the model works: 32 s, 2 MB.
 PREFETCH_CHUNKS = 4

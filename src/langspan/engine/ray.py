@@ -36,9 +36,10 @@ from typing import Any
 
 import numpy as np
 
-from .errors import LangspanError, ModelError, UsageError
-from .languages import label_indices
-from .pipeline import (
+from ..errors import LangspanError, ModelError, UsageError
+from ..languages import label_indices
+from ..segmentation.segmenter import restrict
+from .local import (
     DetectOptions,
     SampleCounter,
     build_timeline,
@@ -48,7 +49,6 @@ from .pipeline import (
     window_batches,
     window_results,
 )
-from .segmenter import restrict
 
 WINDOWS, STREAM_END, FILE_END, FAILED = "windows", "stream_end", "file_end", "failed"
 # Model batches handed to one actor call: enough to amortise the call, few enough to spread work over actors.
@@ -135,8 +135,8 @@ def _run(ray: Any, jobs: Sequence[Any], options: DetectOptions, ray_options: Ray
 
 def decode_file(item: dict[str, Any], options: DetectOptions) -> Iterator[dict[str, Any]]:
     """CPU stage: one row per model batch of windows of each audio stream, then the closing rows."""
-    from . import media
-    from .vad import SpeechDetector
+    from ..frontend import media
+    from ..frontend.vad import SpeechDetector
 
     job, path = item["job"], item["path"]
     try:
@@ -249,7 +249,7 @@ def model_info(options: DetectOptions) -> ModelInfo:
     """Name, revision and labels as ``HFClassifier`` reports them, from the config alone."""
     from transformers import AutoConfig
 
-    from .classifier import model_error
+    from ..models.wav2vec2 import model_error
 
     try:
         config = AutoConfig.from_pretrained(options.model, revision=options.revision)

@@ -38,11 +38,11 @@ from itertools import groupby
 
 import numpy as np
 
+from ..errors import UsageError
+from ..frontend.vad import nearest_pause, speech_offset, speech_onset
+from ..languages import NONSPEECH, UNKNOWN
+from ..timeline import Alternative, Span, WindowResult
 from .decoder import SILENT, OnlineViterbi
-from .errors import UsageError
-from .languages import NONSPEECH, UNKNOWN
-from .timeline import Alternative, Span, WindowResult
-from .vad import nearest_pause, speech_offset, speech_onset
 
 # Defaults, checked on benchmarks/segmenter_sim.py (see docs/benchmarks.md) and sized for 2 s windows.
 # A detour into another language and back costs 2 × 3 = 6 nats, while one window's evidence is capped at

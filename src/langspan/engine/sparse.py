@@ -31,13 +31,13 @@ from typing import Any
 
 import numpy as np
 
-from . import media
-from .classifier import Classifier
-from .errors import UsageError
-from .languages import language_name
-from .pipeline import DetectOptions, ProgressCallback, detect, load_classifier, select_streams
-from .prefetch import prefetch
-from .timeline import Timeline
+from ..errors import UsageError
+from ..frontend import media
+from ..frontend.prefetch import prefetch
+from ..languages import language_name
+from ..models.wav2vec2 import Classifier
+from ..timeline import Timeline
+from .local import DetectOptions, ProgressCallback, detect, load_classifier, select_streams
 
 
 @dataclass(frozen=True)
@@ -177,7 +177,7 @@ def _has_speech(clip: np.ndarray, options: DetectOptions) -> bool:
     """Whether a probe has enough speech to vote (as in a full pass: pauses and music never reach the model)."""
     if not options.vad:
         return True
-    from .vad import SpeechDetector  # the network is loaded once per process; a detector per probe is cheap
+    from ..frontend.vad import SpeechDetector  # the network is loaded once per process; a detector per probe is cheap
 
     return SpeechDetector()(0, clip).fraction >= options.min_speech
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ModelError
+from ..errors import ModelError
 
 FRAME_SAMPLES = 512  # 32 ms at 16 kHz: the frame silero-vad v5+ was trained on
 CONTEXT_SAMPLES = 64  # each frame sees the last 64 samples of the previous one, as in the package

@@ -11,11 +11,10 @@ from pathlib import Path
 
 from rich.table import Table
 
-from .cli_common import stderr
-from .errors import ExportError, UsageError
-from .spool import STDIN_NAME
-from .timeline import Timeline
-from .writers import (
+from ..errors import ExportError, UsageError
+from ..frontend.spool import STDIN_NAME
+from ..timeline import Timeline
+from ..writers import (
     JSONLinesWriter,
     Writer,
     check_target,
@@ -24,6 +23,7 @@ from .writers import (
     get_writers,
     writer_for_path,
 )
+from .common import stderr
 
 
 def writers_for(formats: list[str] | None, output: Path | None) -> list[Writer]:

@@ -13,9 +13,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from .languages import NONSPEECH, UNKNOWN, language_name
-from .timeline import Timeline
-from .writers import LONE_SURROGATE, Writer, json_text
+from ..languages import NONSPEECH, UNKNOWN, language_name
+from ..timeline import Timeline
+from .base import LONE_SURROGATE, Writer, json_text
 
 # Colour-blind-friendly first (Okabe–Ito, then Tableau 10): the languages with the most speech get the clearest
 # colours; a page with more languages than this falls back to hues derived from the code, stable across pages.

@@ -28,11 +28,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .classifier import Classifier
-from .errors import ExportError, LangspanError, UsageError
-from .pipeline import DetectOptions, ProgressCallback, detect, load_classifier
-from .timeline import Timeline, options_to_dict
-from .writers import Writer, check_target, dump_all_or_nothing, get_writers
+from ..errors import ExportError, LangspanError, UsageError
+from ..models.wav2vec2 import Classifier
+from ..timeline import Timeline, options_to_dict
+from ..writers import Writer, check_target, dump_all_or_nothing, get_writers
+from .local import DetectOptions, ProgressCallback, detect, load_classifier
 
 MANIFEST_NAME = "langspan-manifest.jsonl"
 # What a folder scan picks up: the audio and video containers ffmpeg reads that people keep in media libraries.
@@ -114,7 +114,7 @@ def _scan(folder: Path, recursive: bool, exclude: Path | None, seen: set[Path] |
 
 def fingerprint(options: DetectOptions, formats: Sequence[str]) -> str:
     """Everything besides the input that decides the outputs' content, hashed."""
-    from . import __version__
+    from .. import __version__
 
     recipe = {
         "langspan": __version__, "options": options_to_dict(options), "formats": sorted(formats),
@@ -193,7 +193,7 @@ class Batch:
         if engine == "local":
             return lambda jobs: _run_local(jobs, self.options, classifier, progress)
         if engine == "ray":
-            from .ray_engine import RayOptions, run_ray
+            from .ray import RayOptions, run_ray
 
             ray_options = ray_options or RayOptions(address=ray_address)
             return lambda jobs: run_ray(jobs, self.options, ray_options)

@@ -13,9 +13,9 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from .batch import FAILED, OK, SKIPPED, Batch, FileResult
-from .errors import UsageError
-from .spool import STDIN_NAME
+from ..engine.batch import FAILED, OK, SKIPPED, Batch, FileResult
+from ..errors import UsageError
+from ..frontend.spool import STDIN_NAME
 
 
 def ray_settings_for(engine: str, address: str | None, actors: int, gpus: float):
@@ -25,7 +25,7 @@ def ray_settings_for(engine: str, address: str | None, actors: int, gpus: float)
         if address is not None:
             raise UsageError("--ray-address needs --engine ray")
         return None
-    from .ray_engine import RayOptions
+    from ..engine.ray import RayOptions
 
     return RayOptions(address=address, actors=actors, gpus_per_actor=gpus)
 

@@ -30,13 +30,14 @@ from typing import Any
 
 import numpy as np
 
-from . import media, tagwriter
-from .classifier import Classifier
-from .errors import UsageError
-from .languages import MULTIPLE, NO_SPEECH, NONSPEECH, UNKNOWN, bcp47, container_code, same_language, to_iso639_3
-from .pipeline import DetectOptions, ProgressCallback, detect, load_classifier, select_streams
-from .scan import ScanResult, scan
-from .timeline import Timeline, options_to_dict
+from ..engine.local import DetectOptions, ProgressCallback, detect, load_classifier, select_streams
+from ..engine.sparse import ScanResult, scan
+from ..errors import UsageError
+from ..frontend import media
+from ..languages import MULTIPLE, NO_SPEECH, NONSPEECH, UNKNOWN, bcp47, container_code, same_language, to_iso639_3
+from ..models.wav2vec2 import Classifier
+from ..timeline import Timeline, options_to_dict
+from . import write as tagwriter
 
 # A track is called one language when that language has at least 60% of its speech: above a bare majority, so
 # that a half-and-half bilingual track plus a few misclassified windows is not called one language; below the

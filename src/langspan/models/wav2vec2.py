@@ -18,8 +18,8 @@ from typing import Protocol
 
 import numpy as np
 
+from ..errors import ModelError, UsageError
 from .cpu_memory import reuse_large_buffers
-from .errors import ModelError, UsageError
 from .quantize import convert, quantize_int8
 
 DEFAULT_MODEL = "facebook/mms-lid-256"
