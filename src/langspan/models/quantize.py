@@ -26,7 +26,7 @@ import ctypes
 import itertools
 import mmap
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from .cpu_memory import libc
@@ -41,7 +41,7 @@ def quantize_int8(model):
     from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
     from torch.ao.quantization import per_channel_dynamic_qconfig
 
-    checkpoint_mappings = mappings_holding(model)
+    checkpoint_mappings = mappings_holding(_tensors_of(model))
     _copy_off_the_checkpoint_file(model, checkpoint_mappings)
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -64,7 +64,11 @@ def convert(model, device: str, dtype) -> None:
     def converted(module, name: str, tensor):
         return tensor.to(device, dtype=dtype if tensor.is_floating_point() else None)
 
-    _replace_tensors(model, converted, mappings_holding(model))
+    _replace_tensors(model, converted, mappings_holding(_tensors_of(model)))
+
+
+def _tensors_of(model) -> Iterator:
+    return itertools.chain(model.parameters(), model.buffers())
 
 
 def _linear_layers(model) -> Iterator[tuple[object, str, object]]:
@@ -112,13 +116,10 @@ def _replace_tensors(model, replacement: Callable, mappings: list[tuple[int, int
                     release_pages(buffer, mappings)
 
 
-def mappings_holding(model) -> list[tuple[int, int]]:
-    """Address ranges of the file mappings that hold any tensor of ``model``: its checkpoint files, whatever their
+def mappings_holding(tensors: Iterable) -> list[tuple[int, int]]:
+    """Address ranges of the file mappings that hold any of ``tensors``: a model's checkpoint files, whatever their
     names (a hub cache's ``blobs/<hash>``, a local ``*.safetensors``, langspan's converted-model cache)."""
-    import torch
-
-    tensors = itertools.chain(model.parameters(), model.buffers())
-    pointers = sorted(tensor.data_ptr() for tensor in tensors if tensor.device == torch.device("cpu"))
+    pointers = sorted(tensor.data_ptr() for tensor in tensors if tensor.device.type == "cpu")
     holding = []
     for low, high in file_mappings():
         first = bisect.bisect_left(pointers, low)
