@@ -21,6 +21,7 @@ from ..models.base import DEFAULT_MODEL
 from ..options import DetectOptions
 from ..tagging.decide import DEFAULT_MIN_CONFIDENCE, FileResult, TagOptions, parse_languages, result_document, tag_file
 from .common import (
+    CacheOption,
     DebugOption,
     DeviceOption,
     ModelOption,
@@ -67,6 +68,7 @@ def tag_command(
     revision: RevisionOption = None,
     device: DeviceOption = "auto",
     batch_size: Annotated[int, typer.Option(help="Windows per model call.")] = 8,
+    cache: CacheOption = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table or progress on stderr.")] = False,
     debug: DebugOption = False,
 ) -> None:
@@ -78,7 +80,7 @@ def tag_command(
         if output is not None and len(inputs) > 1:
             raise UsageError("--output takes a single input; use --in-place for several")
         detect_options = DetectOptions(
-            model=model, revision=revision, device=device, batch_size=batch_size,
+            model=model, revision=revision, device=device, batch_size=batch_size, cache=cache,
             streams=tuple(streams) if streams else None,
         )  # fmt: skip
         options = TagOptions(

@@ -40,10 +40,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .cpu_memory import give_back_free_heap
 from .quantize import mappings_holding, release_pages
 
 FORMAT = 1
-CACHED_PRECISIONS = ("int8", "fp16", "bf16")  # fp32 is the checkpoint itself, already memory-mapped
+CACHED_PRECISIONS = ("int8", "fp16", "bf16")
+TRIM_EVERY = 64 << 20  # bytes written between returns of the writer's freed copies to the kernel  # fp32 is the checkpoint itself, already memory-mapped
 KEY_FIELD = "langspan-cache-key"
 CHECKSUM_FIELD = "crc32"
 # How an int8 Linear layer is stored: its weight's integer values, per-row scales and zero points, and its bias.
@@ -249,6 +251,10 @@ def _write(handle, model, descriptors: list[_Tensor], key: str) -> None:
         checksums[name] = zlib.crc32(data)
         handle.write(data)
         written += len(data)
+        del data, tensor
+        if written >= TRIM_EVERY:  # each layer's unpacked copy is freed, but glibc would keep up to 512 MB of them
+            give_back_free_heap()
+            written = 0
     text = _header_bytes(header, key, checksums)
     handle.seek(0)
     handle.write(struct.pack("<Q", room) + text + b" " * (room - len(text)))
@@ -325,15 +331,21 @@ class _Entry:
     def __contains__(self, name: str) -> bool:
         return name in self.checksums
 
-    def read(self, name: str):
-        """The stored tensor: a view of the memory-mapped file (its pages are read when touched)."""
+    def view(self, name: str):
+        """The stored tensor, unchecked: a view of the memory-mapped file (its pages are read when touched)."""
         if name not in self.checksums:
             raise ValueError(f"no cached value for {name}")
-        tensor = self.handle.get_tensor(name)
+        self.used.add(name)
+        return self.handle.get_tensor(name)
+
+    def check(self, name: str, tensor):
+        """``tensor`` if its bytes match the checksum written with it (zlib releases the GIL: runs in threads)."""
         if zlib.crc32(_bytes_of(tensor)) != self.checksums[name]:
             raise ValueError(f"checksum mismatch in {name}")
-        self.used.add(name)
         return tensor
+
+    def read(self, name: str):
+        return self.check(name, self.view(name))
 
     def keep(self, tensor):
         """A tensor the model keeps. Next to int8 layers, a copy of its own: the fp32 rest (~70 MB for mms-lid-256)
@@ -346,10 +358,11 @@ def _assign(model, entry: _Entry) -> None:
     """Put the cached tensors into ``model``: int8 layers where the entry has them, the rest as they were stored."""
     import torch
 
+    int8_layers = []
     for module_name, module in list(model.named_modules()):
         prefix = f"{module_name}." if module_name else ""
         if module_name in entry.int8_layers:
-            _set_submodule(model, module_name, _int8_linear(prefix, entry))
+            int8_layers.append(module_name)
             continue
         for name, tensor in [*module.named_parameters(recurse=False), *module.named_buffers(recurse=False)]:
             value = entry.read(prefix + name)
@@ -359,20 +372,46 @@ def _assign(model, entry: _Entry) -> None:
                 module._parameters[name] = torch.nn.Parameter(entry.keep(value), requires_grad=False)
             else:
                 module._buffers[name] = entry.keep(value)
+    for module_name, layer in _int8_linears(entry, int8_layers):
+        _set_submodule(model, module_name, layer)
 
 
-def _int8_linear(prefix: str, entry: _Entry):
+def _int8_linears(entry: _Entry, names: list[str]) -> Iterator[tuple[str, Any]]:
+    """The named int8 layers, built in as many threads as torch uses.
+
+    Packing the weights for the CPU's kernels (fbgemm) is most of a warm load — 943M weights for mms-lid-256 — and
+    runs on one core per call; the calls release the GIL, so the layers are packed in parallel."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import torch
+
+    parts = {name: [entry.view(f"{name}.{part}") for part in INT8_PARTS] for name in names}
+    biases = {name: entry.view(f"{name}.bias") if f"{name}.bias" in entry else None for name in names}
+
+    def build(name: str):
+        values, scales, zero_points = (
+            entry.check(f"{name}.{part}", tensor) for part, tensor in zip(INT8_PARTS, parts[name], strict=True)
+        )
+        bias = biases[name]
+        return name, _int8_linear(
+            values, scales, zero_points, None if bias is None else entry.check(f"{name}.bias", bias).clone(), entry
+        )
+
+    with warnings.catch_warnings(), ThreadPoolExecutor(max_workers=max(1, torch.get_num_threads())) as pool:
+        warnings.simplefilter("ignore", UserWarning)  # torch's deprecation of quantized tensors (see quantize.py)
+        yield from pool.map(build, names)
+
+
+def _int8_linear(values, scales, zero_points, bias, entry: _Entry):
     """A dynamic int8 Linear from its stored integer weights, scales and zero points (packed for this CPU)."""
     import torch
     from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
 
-    values, scales, zero_points = (entry.read(prefix + part) for part in INT8_PARTS)
-    bias = entry.read(prefix + "bias").clone() if prefix + "bias" in entry else None
     weight = torch._make_per_channel_quantized_tensor(values, scales, zero_points, 0)
     layer = DynamicLinear(1, 1, bias_=bias is not None, dtype=torch.qint8)  # 1 x 1: no packing of throw-away zeros
     layer.in_features, layer.out_features = values.shape[1], values.shape[0]
     layer.set_weight_bias(weight, bias)
-    # Packed now: this layer's pages of the file go back at once, so loading holds one layer of them at a time.
+    # Packed now: this layer's pages of the file go back at once, so loading holds a few layers of them at a time.
     release_pages(values, entry.mappings(values))
     return layer
 
