@@ -126,8 +126,8 @@ def detect_command(
     density: Annotated[
         str,
         typer.Option(
-            help="auto: classify a grid of windows and between them only where they disagree or are unsure "
-            "(same timeline, fewer model calls); dense: every window."
+            help="auto: classify a grid of windows, and the windows between them only where they disagree or are "
+            "unsure (fewer model calls; see docs/benchmarks.md); dense: every window."
         ),
     ] = DEFAULTS.density,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table or progress on stderr.")] = False,
