@@ -16,6 +16,7 @@ import typer
 
 from .. import __version__
 from ..models.wav2vec2 import DEFAULT_MODEL, model_error
+from .chapters import chapters_command
 from .common import DebugOption, ModelOption, RevisionOption, errors_to_exit
 from .detect import detect_command, scan_command
 from .tag import tag_command
@@ -80,4 +81,5 @@ def model_labels(model: str, revision: str | None) -> list[str]:
 app.command("detect")(detect_command)
 app.command("scan")(scan_command)
 app.command("tag")(tag_command)
+app.command("chapters")(chapters_command)
 app.command("languages")(languages_command)

@@ -1,0 +1,156 @@
+"""Language chapters written into MP3, M4A/MP4 and MKV: read back with ffprobe -show_chapters directly, every other
+stream and tag kept, the original untouched on failure, and `langspan chapters` end to end with the tiny model."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+import pytest
+from typer.testing import CliRunner
+
+from conftest import TINY_MODEL
+from langspan.editing.chapters import add_language_chapters
+from langspan.engine.local import DetectOptions
+from langspan.errors import MediaError, UsageError
+from langspan.tagging import write as tagwriter
+from tagging_media import ffprobe, folder_listing, make_movie, sha256, tone_classifier
+
+SCHEMA = json.loads(resources.files("langspan").joinpath("schema/podcast-chapters.schema.json").read_text())
+# Tones instead of speech: no speech detection, so the scripted classifier hears 400 Hz as German, 2 kHz as French.
+OPTIONS = DetectOptions(vad=False)
+CODECS = {".mp3": ["-c:a", "libmp3lame", "-b:a", "32k"], ".m4a": ["-c:a", "aac", "-b:a", "32k"],
+          ".mkv": ["-c:a", "libopus", "-b:a", "24k"]}  # fmt: skip
+
+
+def two_languages(folder: Path, name: str, seconds: int = 6) -> Path:
+    """``seconds`` of a low tone (German to the classifier) followed by as many of a high one (French)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    graph = (
+        f"sine=frequency=400:duration={seconds}:sample_rate=16000[a];"
+        f"sine=frequency=2000:duration={seconds}:sample_rate=16000[b];[a][b]concat=n=2:v=0:a=1"
+    )
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-y", "-filter_complex", graph, *CODECS[path.suffix],
+         "-metadata", "title=Episode 1", str(path)],
+        check=True,
+    )  # fmt: skip
+    return path
+
+
+def chapters_of(path: Path) -> list[tuple[float, float, str]]:
+    return [(float(c["start_time"]), float(c["end_time"]), c["tags"]["title"]) for c in ffprobe(path)["chapters"]]
+
+
+@pytest.mark.parametrize("name", ["talk.mp3", "talk.m4a", "talk.mkv"])
+def test_in_place_chapters_follow_the_languages_and_nothing_else_changes(tmp_path, name):
+    path = two_languages(tmp_path / "media", name)
+    before = ffprobe(path)
+    result = add_language_chapters(path, OPTIONS, in_place=True, classifier=tone_classifier())
+    assert result.written == str(path.resolve())
+    chapters = chapters_of(path)
+    assert [title for _, _, title in chapters] == ["German", "French"]  # the change placed within a window:
+    assert chapters[0][0] == 0 and abs(chapters[0][1] - 6.0) <= 0.5 and chapters[1][0] == chapters[0][1]
+    # What ffprobe reads is what the command says it wrote, to the millisecond.
+    assert [(c.start, c.end, c.title) for c in result.chapters] == [(a, b, t) for a, b, t in chapters]
+    after = ffprobe(path)
+    assert after["format"]["tags"]["title"] == "Episode 1"
+    [old], [new] = before["streams"], [s for s in after["streams"] if s["codec_type"] == "audio"]
+    assert (new["codec_name"], new["sample_rate"]) == (old["codec_name"], old["sample_rate"])
+    assert abs(float(after["format"]["duration"]) - float(before["format"]["duration"])) < 0.1
+    assert folder_listing(path.parent) == [name]  # no temporary file left behind
+
+
+def test_existing_chapters_are_kept_unless_replace(tmp_path):
+    movie = make_movie(tmp_path / "films", "film.mkv")
+    digest = sha256(movie)
+    with pytest.raises(MediaError, match="already has 2 chapters .pass --replace"):
+        add_language_chapters(movie, OPTIONS, in_place=True, classifier=tone_classifier())
+    assert sha256(movie) == digest
+    before = ffprobe(movie)
+    add_language_chapters(movie, OPTIONS, in_place=True, replace=True, stream=1, classifier=tone_classifier())
+    after = ffprobe(movie)
+    assert [title for _, _, title in chapters_of(movie)] == ["German"]  # stream 1 is the low tone throughout
+    # Video, both audio tracks, subtitles and the attachment survive, with their tags and global tags.
+    assert [s["codec_type"] for s in after["streams"]] == [s["codec_type"] for s in before["streams"]]
+    assert [s.get("tags", {}).get("title") for s in after["streams"]] == [
+        s.get("tags", {}).get("title") for s in before["streams"]
+    ]
+    assert after["format"]["tags"]["title"] == "Fixture film"
+
+
+def test_mp4_with_video_keeps_one_chapter_track(tmp_path):
+    movie = make_movie(tmp_path, "film.mp4")
+    add_language_chapters(movie, OPTIONS, in_place=True, replace=True, stream=2, classifier=tone_classifier())
+    assert [title for _, _, title in chapters_of(movie)] == ["French"]
+    text_tracks = [s for s in ffprobe(movie)["streams"] if s.get("codec_tag_string") == "text"]
+    assert len(text_tracks) <= 1  # the old chapter track was not copied beside the new one
+
+
+def test_a_failed_verification_leaves_the_original(tmp_path, monkeypatch):
+    path = two_languages(tmp_path, "talk.mp3")
+    digest = sha256(path)
+
+    def unfaithful(*args, **kwargs):
+        raise MediaError("the copy with chapters is not faithful")
+
+    monkeypatch.setattr(tagwriter, "verify", unfaithful)
+    with pytest.raises(MediaError, match="not faithful"):
+        add_language_chapters(path, OPTIONS, in_place=True, classifier=tone_classifier())
+    assert sha256(path) == digest and folder_listing(tmp_path) == ["talk.mp3"]
+
+
+def test_refusals_come_before_any_analysis(tmp_path):
+    path = two_languages(tmp_path, "talk.mp3")
+    never = object()  # not a classifier: analysing anything would fail with an AttributeError
+    with pytest.raises(UsageError, match="a mp3 source needs a .mp3 name"):
+        add_language_chapters(path, OPTIONS, output=tmp_path / "talk.mkv", classifier=never)
+    (tmp_path / "exists.mp3").write_bytes(b"mine")
+    with pytest.raises(Exception, match="already exists .pass --overwrite"):
+        add_language_chapters(path, OPTIONS, output=tmp_path / "exists.mp3", classifier=never)
+    wav = tmp_path / "talk.wav"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), str(wav)], check=True)
+    with pytest.raises(MediaError, match="cannot write chapters into wav files"):
+        add_language_chapters(wav, OPTIONS, in_place=True, classifier=never)
+    assert (tmp_path / "exists.mp3").read_bytes() == b"mine"
+
+
+def run(*args: str):
+    result = CliRunner().invoke(app_(), ["chapters", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def app_():
+    from langspan.cli import app
+
+    return app
+
+
+def test_cli_output_json_and_input_untouched(tmp_path):
+    path = two_languages(tmp_path, "talk.m4a", seconds=3)
+    digest = sha256(path)
+    out = tmp_path / "with chapters.m4a"
+    code, stdout, stderr = run(str(path), "--output", str(out), "--json", "--model", str(TINY_MODEL), "-q")
+    assert code == 0, stderr
+    document = json.loads(stdout)
+    jsonschema.validate(document, SCHEMA)
+    # The tiny model's speech detector hears no speech in tones: one chapter over the whole file.
+    assert [(c["startTime"], c["title"]) for c in document["chapters"]] == [(0.0, "No speech")]
+    assert [(start, title) for start, _, title in chapters_of(out)] == [(0.0, "No speech")]
+    assert sha256(path) == digest
+
+
+def test_cli_errors_are_one_line_and_write_nothing(tmp_path):
+    path = two_languages(tmp_path, "talk.mp3", seconds=3)
+    code, stdout, stderr = run(str(tmp_path / "missing.mp3"), "--in-place", "--model", str(TINY_MODEL))
+    assert (code, stdout) == (1, "") and stderr.strip().count("\n") == 0 and "no such file" in stderr
+    assert "Traceback" not in stderr
+    code, _, stderr = run(str(path), str(path), "--output", str(tmp_path / "x.mp3"), "--model", str(TINY_MODEL))
+    assert code == 2 and "single input" in stderr
+    code, _, stderr = run(str(path), "--model", str(TINY_MODEL))  # neither --in-place nor --output: a dry run
+    assert code == 0 and "dry run" in stderr and ffprobe(path)["chapters"] == []
+    assert folder_listing(tmp_path) == ["talk.mp3"]
