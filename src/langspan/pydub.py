@@ -21,6 +21,7 @@ resamples them through a pipe): no temporary file is written.
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 from pydub import AudioSegment
@@ -76,7 +77,7 @@ def split_on_language(
         low = _ms(kept[number - 1].end) if number else 0
         high = _ms(kept[number + 1].start) if number + 1 < len(kept) else length
         ranges[number] = [max(ranges[number][0], low, 0), min(ranges[number][1], high, length)]
-    for before, after in zip(ranges, ranges[1:]):
+    for before, after in pairwise(ranges):
         if after[0] < before[1]:  # both paddings reach into the same gap: share it at its middle
             before[1] = after[0] = (before[1] + after[0]) // 2
     return [(span, segment[start:end]) for span, (start, end) in zip(kept, ranges)]
