@@ -17,29 +17,11 @@ from langspan.editing.chapters import add_language_chapters
 from langspan.engine.local import DetectOptions
 from langspan.errors import MediaError, UsageError
 from langspan.tagging import write as tagwriter
-from tagging_media import ffprobe, folder_listing, make_movie, sha256, tone_classifier
+from tagging_media import ffprobe, folder_listing, make_movie, sha256, tone_classifier, two_languages
 
 SCHEMA = json.loads(resources.files("langspan").joinpath("schema/podcast-chapters.schema.json").read_text())
 # Tones instead of speech: no speech detection, so the scripted classifier hears 400 Hz as German, 2 kHz as French.
 OPTIONS = DetectOptions(vad=False)
-CODECS = {".mp3": ["-c:a", "libmp3lame", "-b:a", "32k"], ".m4a": ["-c:a", "aac", "-b:a", "32k"],
-          ".mkv": ["-c:a", "libopus", "-b:a", "24k"]}  # fmt: skip
-
-
-def two_languages(folder: Path, name: str, seconds: int = 6) -> Path:
-    """``seconds`` of a low tone (German to the classifier) followed by as many of a high one (French)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    graph = (
-        f"sine=frequency=400:duration={seconds}:sample_rate=16000[a];"
-        f"sine=frequency=2000:duration={seconds}:sample_rate=16000[b];[a][b]concat=n=2:v=0:a=1"
-    )
-    subprocess.run(
-        ["ffmpeg", "-nostdin", "-v", "error", "-y", "-filter_complex", graph, *CODECS[path.suffix],
-         "-metadata", "title=Episode 1", str(path)],
-        check=True,
-    )  # fmt: skip
-    return path
 
 
 def chapters_of(path: Path) -> list[tuple[float, float, str]]:

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..engine.local import DetectOptions, ProgressCallback, detect, select_streams
+from ..engine.local import DetectOptions, ProgressCallback
 from ..errors import MediaError, UsageError
 from ..frontend import media
 from ..models.wav2vec2 import Classifier
@@ -25,6 +25,7 @@ from ..tagging import write as tagwriter
 from ..timeline import Timeline
 from ..writers import check_target
 from ..writers.chapters import Chapter, ffmetadata_text, language_chapters
+from . import stream_timeline
 
 # ffmpeg muxer for each file name suffix, by container family: an output keeps its source's family.
 CHAPTER_MUXERS = {
@@ -76,9 +77,7 @@ def add_language_chapters(
     if writes:
         chapter_target(source, before, output, overwrite)
         check_existing(source, before, replace)
-    chosen = select_streams(media.media_info(str(source), before), None if stream is None else [stream])[0]
-    options = options or DetectOptions()
-    [timeline] = detect(source, options, classifier=classifier, progress=progress, streams=(chosen.index,))
+    timeline = stream_timeline(source, before, options or DetectOptions(), stream, classifier, progress)
     chapters = tuple(language_chapters(timeline))
     written = None
     if writes:

@@ -157,7 +157,7 @@ def replace_verified(
     over the destination. Any failure or interrupt removes the temporary file and leaves the destination as it
     was. Returns the file written."""
     destination = (output or source).resolve()  # through a symlink: replace its target, keep the link
-    with _temporary_beside(destination) as temporary:
+    with temporary_beside(destination) as temporary:
         produce(temporary)
         _fsync(temporary)
         check(media.probe_raw(temporary))
@@ -338,7 +338,7 @@ def _kept_streams(probe: dict) -> list[int]:
 
 
 @contextmanager
-def _temporary_beside(path: Path) -> Iterator[Path]:
+def temporary_beside(path: Path) -> Iterator[Path]:
     """A temporary file next to ``path`` (same filesystem, so the final rename is atomic), removed on the way out
     whatever happens, unless it was renamed away; OSErrors on the way become ExportError."""
     try:
