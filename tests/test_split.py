@@ -4,7 +4,6 @@ manifest that lists them, all or nothing on failure, and the command end to end 
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
