@@ -19,6 +19,7 @@ from ..models.wav2vec2 import DEFAULT_MODEL, model_error
 from .chapters import chapters_command
 from .common import DebugOption, ModelOption, RevisionOption, errors_to_exit
 from .detect import detect_command, scan_command
+from .serve import serve_command
 from .split import split_command
 from .tag import tag_command
 
@@ -84,4 +85,5 @@ app.command("scan")(scan_command)
 app.command("tag")(tag_command)
 app.command("chapters")(chapters_command)
 app.command("split")(split_command)
+app.command("serve")(serve_command)
 app.command("languages")(languages_command)
