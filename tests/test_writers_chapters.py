@@ -10,7 +10,10 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from typer.testing import CliRunner
 
+from conftest import MEDIA, TINY_MODEL
+from langspan.cli import app
 from langspan.timeline import Span, Timeline
 from langspan.writers import WRITERS, FFMetadataWriter, PodcastChaptersWriter, get_writer, writer_for_path
 from langspan.writers.chapters import language_chapters
@@ -118,3 +121,15 @@ def test_registered_and_found_by_their_extensions():
     assert type(writer_for_path("ep1.ffmeta")) is FFMetadataWriter
     assert writer_for_path("ep1.json").name == "json"  # the longest matching extension wins, not the first
     assert get_writer("podcast-chapters").extension == "chapters.json"
+
+
+def test_detect_writes_chapter_files_chosen_by_extension(tmp_path):
+    podcast, ffmeta = tmp_path / "chirp.chapters.json", tmp_path / "chirp.ffmeta"
+    for target in (podcast, ffmeta):
+        arguments = ["detect", str(MEDIA / "chirp.mp3"), "-o", str(target), "-m", str(TINY_MODEL), "-q"]
+        result = CliRunner().invoke(app, arguments)
+        assert result.exit_code == 0, result.stderr
+    document = json.loads(podcast.read_text())
+    jsonschema.validate(document, SCHEMA)
+    assert document["fileName"] == "chirp.mp3" and document["chapters"][0]["startTime"] == 0
+    assert [c["tags"]["title"] for c in ffprobe_chapters(ffmeta)] == [c["title"] for c in document["chapters"]]
