@@ -17,6 +17,7 @@ from ..editing.chapters import ChaptersResult, add_language_chapters
 from ..engine.local import DetectOptions, load_classifier
 from ..errors import LangspanError, ModelError, UsageError
 from ..models.wav2vec2 import DEFAULT_MODEL
+from ..tagging.decide import parse_languages
 from ..writers.chapters import podcast_chapters_document
 from .common import (
     DebugOption,
@@ -76,7 +77,7 @@ def chapters_command(
         if output is not None and in_place:
             raise UsageError("--output and --in-place cannot be used together")
         options = DetectOptions(model=model, revision=revision, device=device, batch_size=batch_size,
-                                languages=languages)  # fmt: skip
+                                languages=parse_languages(languages))  # fmt: skip
         classifier = load_classifier(options)
     if not (in_place or output is not None or quiet):
         stderr.print("langspan: dry run, nothing is written (pass --in-place or --output FILE to write)")

@@ -16,6 +16,7 @@ from ..editing.split import SplitResult, split_file
 from ..engine.local import DetectOptions, load_classifier
 from ..errors import LangspanError, ModelError
 from ..models.wav2vec2 import DEFAULT_MODEL
+from ..tagging.decide import parse_languages
 from .common import (
     DebugOption,
     DeviceOption,
@@ -71,7 +72,7 @@ def split_command(
     """
     with errors_to_exit(debug):
         options = DetectOptions(model=model, revision=revision, device=device, batch_size=batch_size,
-                                languages=languages)  # fmt: skip
+                                languages=parse_languages(languages))  # fmt: skip
         classifier = load_classifier(options)
     failures = 0
     for path in inputs:

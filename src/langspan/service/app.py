@@ -32,6 +32,7 @@ from ..engine.sparse import scan
 from ..errors import LangspanError
 from ..languages import language_name
 from ..models.wav2vec2 import Classifier
+from ..tagging.decide import parse_languages
 from ..writers import timeline_document
 from .problems import PROBLEM_MEDIA_TYPE, Problem, problem_of
 from .uploads import private_folder, receive_upload, resolve_media_path
@@ -51,7 +52,7 @@ MEDIA_BODY = {
         },
     },
 }  # fmt: skip
-PROBLEM_RESPONSES = {
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     str(status): {"description": text, "content": {PROBLEM_MEDIA_TYPE: {}}}
     for status, text in (
         (400, "bad options or request"), (403, "path outside the media root"), (404, "no such file"),
@@ -116,7 +117,7 @@ def create_app(settings: ServiceSettings, classifier: Classifier) -> FastAPI:
         try:
             return replace(
                 settings.options,
-                languages=settings.options.languages if languages is None else languages,
+                languages=settings.options.languages if languages is None else parse_languages(languages),
                 streams=None if stream is None else (stream,),
             )
         except LangspanError as error:

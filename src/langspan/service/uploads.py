@@ -56,7 +56,7 @@ async def receive_upload(
         raise Problem(413, f"upload of {int(content_length)} bytes exceeds the limit of {max_bytes} bytes; "
                       + CHUNK_LIMIT_NOTE)  # fmt: skip
     receiver = _FilePartReceiver(folder)
-    parser = MultipartParser(params[b"boundary"], receiver.callbacks())
+    parser = MultipartParser(params[b"boundary"], receiver.callbacks())  # type: ignore[arg-type]
     received = 0
     try:
         async for chunk in _with_idle_timeout(body, idle_seconds):
