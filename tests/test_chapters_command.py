@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import tempfile
 from importlib import resources
 from pathlib import Path
 
@@ -73,17 +74,22 @@ def test_mp4_with_video_keeps_one_chapter_track(tmp_path):
     assert len(text_tracks) <= 1  # the old chapter track was not copied beside the new one
 
 
-def test_a_failed_verification_leaves_the_original(tmp_path, monkeypatch):
-    path = two_languages(tmp_path, "talk.mp3")
+@pytest.mark.parametrize("failure", [MediaError("the copy with chapters is not faithful"), KeyboardInterrupt()])
+def test_a_failed_verification_or_ctrl_c_leaves_the_original(tmp_path, monkeypatch, failure):
+    path = two_languages(tmp_path / "media", "talk.mp3")
     digest = sha256(path)
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spool))  # where the chapters' metadata file goes
 
     def unfaithful(*args, **kwargs):
-        raise MediaError("the copy with chapters is not faithful")
+        raise failure
 
     monkeypatch.setattr(tagwriter, "verify", unfaithful)
-    with pytest.raises(MediaError, match="not faithful"):
+    with pytest.raises(type(failure)):
         add_language_chapters(path, OPTIONS, in_place=True, classifier=tone_classifier())
-    assert sha256(path) == digest and folder_listing(tmp_path) == ["talk.mp3"]
+    assert sha256(path) == digest and folder_listing(path.parent) == ["talk.mp3"]
+    assert folder_listing(spool) == []  # the metadata file went too
 
 
 def test_refusals_come_before_any_analysis(tmp_path):

@@ -83,7 +83,16 @@ def test_a_movie_piece_keeps_the_video_and_the_analysed_track_only(tmp_path):
     assert ffprobe(piece.path)["chapters"] == []  # the film's chapters describe the whole film
 
 
-def test_existing_files_are_kept_and_failures_leave_nothing(talk, tmp_path, monkeypatch):
+def test_a_source_without_extension_gets_its_containers(tmp_path):
+    talk = two_languages(tmp_path / "in", "talk.mkv", seconds=4)
+    bare = talk.rename(talk.with_suffix(""))
+    result = split_file(bare, OPTIONS, output_dir=tmp_path / "out", classifier=tone_classifier())
+    assert [p.path.suffix for p in result.pieces] == [".mkv", ".mkv"]
+    assert ffprobe(result.pieces[0].path)["format"]["format_name"].startswith("matroska")
+
+
+@pytest.mark.parametrize("failure", [MediaError("ffmpeg could not copy the streams"), KeyboardInterrupt()])
+def test_existing_files_are_kept_and_failures_leave_nothing(talk, tmp_path, monkeypatch, failure):
     out = tmp_path / "out"
     split_file(talk, OPTIONS, output_dir=out, classifier=tone_classifier())
     listing = folder_listing(out)
@@ -97,11 +106,11 @@ def test_existing_files_are_kept_and_failures_leave_nothing(talk, tmp_path, monk
     def fail_second(command, source):
         calls.append(command)
         if len(calls) == 2:
-            raise MediaError(f"{source}: ffmpeg could not copy the streams")
+            raise failure  # ffmpeg failing, or Ctrl-C, while the second piece is cut
         real(command, source)
 
     monkeypatch.setattr(tagwriter, "run_ffmpeg", fail_second)
-    with pytest.raises(MediaError, match="could not copy"):
+    with pytest.raises(type(failure)):
         split_file(talk, OPTIONS, output_dir=fresh, classifier=tone_classifier())
     assert folder_listing(fresh) == []  # the first piece, already complete, was taken back
 

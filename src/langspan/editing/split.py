@@ -35,6 +35,10 @@ from ..timeline import Span, Timeline
 from ..writers import check_target, json_text, write_atomic
 from . import stream_timeline
 
+# A file name suffix for a source without one, so ffmpeg knows which muxer writes the pieces (by ffprobe's
+# format name; the first name of a "mov,mp4,m4a,…" list decides).
+SUFFIX_OF_FORMAT = {"mp3": ".mp3", "matroska": ".mkv", "mov": ".mp4", "wav": ".wav", "flac": ".flac", "ogg": ".ogg",
+                    "aac": ".aac", "mpegts": ".ts", "avi": ".avi", "w64": ".w64", "aiff": ".aiff"}  # fmt: skip
 MANIFEST_SCHEMA = "langspan.split"
 MANIFEST_VERSION = 1
 
@@ -89,7 +93,7 @@ def split_file(
         raise ExportError(f"--output-dir {output_dir}: not a directory")
     before = media.probe_raw(source)
     timeline = stream_timeline(source, before, options or DetectOptions(), stream, classifier, progress)
-    pieces = plan_pieces(timeline.spans, output_dir, source, by_language, keep_nonspeech)
+    pieces = plan_pieces(timeline.spans, output_dir, source, by_language, keep_nonspeech, _suffix(source, before))
     if not pieces:
         raise MediaError(f"{source}: no speech to split (pass --keep-nonspeech to cut the audio without speech too)")
     manifest = output_dir / f"{source.stem}.split.json"
@@ -113,8 +117,23 @@ def split_file(
     return SplitResult(str(source), timeline, tuple(pieces), manifest)
 
 
+def _suffix(source: Path, before: dict) -> str:
+    if source.suffix:
+        return source.suffix
+    format_name = before.get("format", {}).get("format_name", "").split(",")[0]
+    if format_name not in SUFFIX_OF_FORMAT:
+        raise MediaError(f"{source}: cannot tell which container to cut {format_name or 'it'} into; rename it with "
+                         "its usual extension")  # fmt: skip
+    return SUFFIX_OF_FORMAT[format_name]
+
+
 def plan_pieces(
-    spans: Sequence[Span], output_dir: Path, source: Path, by_language: bool, keep_nonspeech: bool
+    spans: Sequence[Span],
+    output_dir: Path,
+    source: Path,
+    by_language: bool,
+    keep_nonspeech: bool,
+    suffix: str | None = None,
 ) -> list[Piece]:
     """The pieces and their names: ``talk.002.deu.00h00m06.848s-00h00m25.088s.mp3`` (index, language, first start
     and last end); spans shorter than a millisecond are left out."""
@@ -126,7 +145,8 @@ def plan_pieces(
     for index, group in enumerate(groups.values(), start=1):
         times = tuple((round(span.start, 3), round(span.end, 3)) for span in group)
         language = group[0].language
-        name = f"{source.stem}.{index:03d}.{_safe(language)}.{_clock(times[0][0])}-{_clock(times[-1][1])}{source.suffix}"
+        times_label = f"{_clock(times[0][0])}-{_clock(times[-1][1])}"
+        name = f"{source.stem}.{index:03d}.{_safe(language)}.{times_label}{source.suffix if suffix is None else suffix}"
         pieces.append(Piece(index, language, group[0].name, times, output_dir / name))
     return pieces
 
