@@ -27,9 +27,10 @@ from typing import Any
 from pydub import AudioSegment
 from pydub.utils import register_pydub_effect
 
-from .engine.local import DetectOptions, detect
+from .engine.local import detect
 from .languages import NONSPEECH, UNKNOWN
-from .models.wav2vec2 import Classifier
+from .models.base import Classifier
+from .options import DetectOptions
 from .timeline import Span, Timeline
 
 __all__ = ["language_timeline", "split_on_language"]

@@ -14,14 +14,16 @@ import typer
 from rich.table import Table
 
 from ..editing.chapters import ChaptersResult, add_language_chapters
-from ..engine.local import DetectOptions, load_classifier
+from ..engine.local import load_classifier
 from ..errors import LangspanError, ModelError, UsageError
-from ..models.wav2vec2 import DEFAULT_MODEL
+from ..models.base import DEFAULT_MODEL
+from ..options import DetectOptions
 from ..tagging.decide import parse_languages
 from ..writers.chapters import podcast_chapters_document
 from .common import (
     DebugOption,
     DeviceOption,
+    LanguagesOption,
     ModelOption,
     RevisionOption,
     errors_to_exit,
@@ -48,9 +50,7 @@ def chapters_command(
     stream: Annotated[
         int | None, typer.Option(help="Audio stream the chapters follow (ffprobe index) \\[default: the first].")
     ] = None,
-    languages: Annotated[
-        str | None, typer.Option(help="Expected languages, comma-separated ISO 639 codes (eng,de).")
-    ] = None,
+    languages: LanguagesOption = None,
     json_output: Annotated[
         bool, typer.Option("--json", help="The chapters as Podcasting 2.0 JSON on stdout, one document per input.")
     ] = False,

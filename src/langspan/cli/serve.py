@@ -16,9 +16,10 @@ from typing import Annotated
 
 import typer
 
-from ..engine.local import DetectOptions, load_classifier
+from ..engine.local import load_classifier
 from ..errors import LangspanError, UsageError
-from ..models.wav2vec2 import DEFAULT_MODEL
+from ..models.base import DEFAULT_MODEL
+from ..options import DetectOptions
 from .common import DebugOption, DeviceOption, ModelOption, RevisionOption, ThreadsOption, errors_to_exit
 
 SERVE_MODULES = ("fastapi", "uvicorn", "python_multipart")

@@ -13,13 +13,15 @@ import typer
 from rich.table import Table
 
 from ..editing.split import SplitResult, split_file
-from ..engine.local import DetectOptions, load_classifier
+from ..engine.local import load_classifier
 from ..errors import LangspanError, ModelError
-from ..models.wav2vec2 import DEFAULT_MODEL
+from ..models.base import DEFAULT_MODEL
+from ..options import DetectOptions
 from ..tagging.decide import parse_languages
 from .common import (
     DebugOption,
     DeviceOption,
+    LanguagesOption,
     ModelOption,
     RevisionOption,
     errors_to_exit,
@@ -49,9 +51,7 @@ def split_command(
     stream: Annotated[
         int | None, typer.Option(help="Audio stream to follow (ffprobe index) \\[default: the first].")
     ] = None,
-    languages: Annotated[
-        str | None, typer.Option(help="Expected languages, comma-separated ISO 639 codes (eng,de).")
-    ] = None,
+    languages: LanguagesOption = None,
     model: ModelOption = DEFAULT_MODEL,
     revision: RevisionOption = None,
     device: DeviceOption = "auto",

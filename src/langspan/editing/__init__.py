@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..engine.local import DetectOptions, ProgressCallback, detect, select_streams
+from ..engine.core import ProgressCallback
+from ..engine.local import detect
 from ..frontend import media
-from ..models.wav2vec2 import Classifier
+from ..models.base import Classifier
+from ..options import DetectOptions
 from ..timeline import Timeline
 
 
@@ -20,6 +22,9 @@ def stream_timeline(
     progress: ProgressCallback | None,
 ) -> Timeline:
     """The timeline of one audio stream of a probed file: ``stream`` (ffprobe index), by default the first."""
-    chosen = select_streams(media.media_info(str(source), before), None if stream is None else [stream])[0]
-    [timeline] = detect(source, options, classifier=classifier, progress=progress, streams=(chosen.index,))
+    info = media.media_info(str(source), before)
+    chosen = info.select(None if stream is None else (stream,))[0]
+    [timeline] = detect(
+        source, options, classifier=classifier, progress=progress, media_info=info, streams=(chosen.index,)
+    )
     return timeline

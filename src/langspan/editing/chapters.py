@@ -17,10 +17,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..engine.local import DetectOptions, ProgressCallback
+from ..engine.core import ProgressCallback
 from ..errors import MediaError, UsageError
 from ..frontend import media
-from ..models.wav2vec2 import Classifier
+from ..models.base import Classifier
+from ..options import DetectOptions
 from ..tagging import write as tagwriter
 from ..timeline import Timeline
 from ..writers import check_target

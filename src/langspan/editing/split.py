@@ -24,12 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..engine.local import DetectOptions, ProgressCallback
+from ..engine.core import ProgressCallback
 from ..errors import ExportError, MediaError
 from ..frontend import media
 from ..frontend.media import local_url
 from ..languages import NONSPEECH
-from ..models.wav2vec2 import Classifier
+from ..models.base import Classifier
+from ..options import DetectOptions
 from ..tagging import write as tagwriter
 from ..timeline import Span, Timeline
 from ..writers import check_target, json_text, write_atomic

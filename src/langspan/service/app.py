@@ -27,11 +27,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from .. import __version__
-from ..engine.local import DetectOptions, detect
+from ..engine.local import detect
 from ..engine.sparse import scan
 from ..errors import LangspanError
 from ..languages import language_name
-from ..models.wav2vec2 import Classifier
+from ..models.base import Classifier
+from ..options import DetectOptions
 from ..tagging.decide import parse_languages
 from ..writers import timeline_document
 from .problems import PROBLEM_MEDIA_TYPE, Problem, problem_of
