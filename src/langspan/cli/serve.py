@@ -47,7 +47,7 @@ def serve_command(
     access_log: Annotated[bool, typer.Option(help="Log every request on stderr.")] = False,
     debug: DebugOption = False,
 ) -> None:
-    """Serve language detection over HTTP with the model loaded once (needs pip install 'langspan[serve]').
+    """Serve language detection over HTTP with the model loaded once (needs pip install 'langspan\\[serve]').
 
     POST /v1/detect and /v1/scan take a multipart 'file' upload or JSON {"path": ...} under --media-root;
     GET /v1/languages, GET /healthz; OpenAPI at /docs. Errors are RFC 9457 problem documents.
