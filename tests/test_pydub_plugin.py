@@ -22,16 +22,21 @@ def two_tones(rate: int, width: int, channels: int) -> AudioSegment:
     t = np.arange(SECONDS * rate) / rate
     signal = np.concatenate([np.sin(2 * np.pi * 400 * t), np.sin(2 * np.pi * 2000 * t)]) * 0.5
     full_scale = (1 << (8 * width - 1)) - 1
-    samples = (signal * full_scale).astype({1: np.int8, 2: np.int16, 4: np.int32}[width])
+    samples = (signal * full_scale).astype({1: np.int8, 2: np.int16, 3: np.int32, 4: np.int32}[width])
     frames = np.repeat(samples[:, None], channels, axis=1)  # the same tone on every channel
-    return AudioSegment(data=frames.tobytes(), sample_width=width, frame_rate=rate, channels=channels)
+    data = frames.astype(frames.dtype.newbyteorder("<")).tobytes()
+    if width == 3:  # 24-bit: the three low bytes of each little-endian 32-bit sample
+        data = np.frombuffer(data, np.uint8).reshape(-1, 4)[:, :3].tobytes()
+    return AudioSegment(data=data, sample_width=width, frame_rate=rate, channels=channels)
 
 
 def test_importing_the_plugin_registers_the_method():
     assert AudioSegment.language_timeline is langspan.pydub.language_timeline
 
 
-@pytest.mark.parametrize("rate, width, channels", [(8000, 1, 1), (44100, 2, 2), (48000, 4, 6), (16000, 2, 1)])
+@pytest.mark.parametrize(
+    "rate, width, channels", [(8000, 1, 1), (44100, 2, 2), (96000, 3, 2), (48000, 4, 6), (16000, 2, 1)]
+)
 def test_any_rate_width_and_channel_count(rate, width, channels):
     segment = two_tones(rate, width, channels)
     timeline = segment.language_timeline(classifier=tone_classifier(), vad=False)
