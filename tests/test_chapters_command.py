@@ -14,10 +14,11 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import TINY_MODEL
-from langspan.editing.chapters import add_language_chapters
+from langspan.editing.chapters import ChapterEntry, add_language_chapters, planned_chapters
 from langspan.engine.local import DetectOptions
 from langspan.errors import MediaError, UsageError
 from langspan.tagging import write as tagwriter
+from langspan.writers.chapters import Chapter
 from tagging_media import ffprobe, folder_listing, make_movie, sha256, tone_classifier, two_languages
 
 SCHEMA = json.loads(resources.files("langspan").joinpath("schema/podcast-chapters.schema.json").read_text())
@@ -48,26 +49,37 @@ def test_in_place_chapters_follow_the_languages_and_nothing_else_changes(tmp_pat
     assert folder_listing(path.parent) == [name]  # no temporary file left behind
 
 
-def test_existing_chapters_are_kept_unless_replace(tmp_path):
+def test_existing_chapters_are_kept_and_a_second_run_changes_nothing(tmp_path):
     movie = make_movie(tmp_path / "films", "film.mkv")
-    digest = sha256(movie)
-    with pytest.raises(MediaError, match="already has 2 chapters .pass --replace"):
-        add_language_chapters(movie, OPTIONS, in_place=True, classifier=tone_classifier())
-    assert sha256(movie) == digest
     before = ffprobe(movie)
-    add_language_chapters(movie, OPTIONS, in_place=True, replace=True, stream=1, classifier=tone_classifier())
+    add_language_chapters(movie, OPTIONS, in_place=True, stream=1, classifier=tone_classifier())
+    # The film's own chapters, exactly as they were, and the language chapter among them by start time.
+    assert [(start, end, title) for start, end, title in chapters_of(movie)] == [
+        (0.0, 2.0, "Opening"), (0.0, 4.0, "German"), (2.0, 4.0, "Ending"),
+    ]  # fmt: skip
     after = ffprobe(movie)
-    assert [title for _, _, title in chapters_of(movie)] == ["German"]  # stream 1 is the low tone throughout
     # Video, both audio tracks, subtitles and the attachment survive, with their tags and global tags.
     assert [s["codec_type"] for s in after["streams"]] == [s["codec_type"] for s in before["streams"]]
     assert [s.get("tags", {}).get("title") for s in after["streams"]] == [
         s.get("tags", {}).get("title") for s in before["streams"]
     ]
     assert after["format"]["tags"]["title"] == "Fixture film"
+    digest = sha256(movie)
+    again = add_language_chapters(movie, OPTIONS, in_place=True, stream=1, classifier=tone_classifier())
+    assert again.written is None and sha256(movie) == digest
 
 
-def test_mp4_with_video_keeps_one_chapter_track(tmp_path):
-    movie = make_movie(tmp_path, "film.mp4")
+def test_replace_drops_the_files_chapters(tmp_path):
+    movie = make_movie(tmp_path / "films", "film.mkv")
+    add_language_chapters(movie, OPTIONS, in_place=True, replace=True, stream=1, classifier=tone_classifier())
+    assert [title for _, _, title in chapters_of(movie)] == ["German"]  # stream 1 is the low tone throughout
+
+
+def test_mp4_chapters_start_where_none_starts_and_one_chapter_track_remains(tmp_path):
+    movie = make_movie(tmp_path, "film.mp4", seconds=6)  # the film's chapters: Opening 0-2 s, Ending 2-4 s
+    add_language_chapters(movie, OPTIONS, in_place=True, stream=2, classifier=tone_classifier())
+    # MP4 keeps only where chapters start: French starts at 0 like Opening, so it is not added there.
+    assert [title for _, _, title in chapters_of(movie)] == ["Opening", "Ending"]
     add_language_chapters(movie, OPTIONS, in_place=True, replace=True, stream=2, classifier=tone_classifier())
     assert [title for _, _, title in chapters_of(movie)] == ["French"]
     text_tracks = [s for s in ffprobe(movie)["streams"] if s.get("codec_tag_string") == "text"]
@@ -142,3 +154,38 @@ def test_cli_errors_are_one_line_and_write_nothing(tmp_path):
     code, _, stderr = run(str(path), "--model", str(TINY_MODEL))  # neither --in-place nor --output: a dry run
     assert code == 0 and "dry run" in stderr and ffprobe(path)["chapters"] == []
     assert folder_listing(tmp_path) == ["talk.mp3"]
+
+
+def test_an_m4a_gets_language_chapters_between_its_own(tmp_path):
+    talk = two_languages(tmp_path / "src", "talk.m4a")  # German 0-6 s, French 6-12 s
+    (tmp_path / "intro.ffmeta").write_text(";FFMETADATA1\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=1000\ntitle=Intro\n")
+    own = tmp_path / "own.m4a"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(talk), "-f", "ffmetadata", "-i", str(tmp_path / "intro.ffmeta"),
+                    "-map", "0", "-c", "copy", "-map_chapters", "1", str(own)], check=True)  # fmt: skip
+    result = add_language_chapters(own, OPTIONS, in_place=True, classifier=tone_classifier())
+    french = result.chapters[1].start
+    # German starts where Intro does and is not added; Intro now ends where French begins.
+    assert chapters_of(own) == [(0.0, french, "Intro"), (french, result.chapters[1].end, "French")]
+
+
+def test_planned_chapters_keep_the_files_own_exactly():
+    existing = [
+        {"time_base": "1/1000000000", "start": 0, "end": 1_500_000_001, "tags": {"title": "Cold open", "artist": "A"}},
+        {"time_base": "1/1000000000", "start": 1_500_000_001, "end": 9_000_000_000, "tags": {"title": "Talk"}},
+    ]
+    language = [Chapter(0, 4000, "eng", "English"), Chapter(4000, 9000, "deu", "German")]
+    planned = planned_chapters(existing, language, replace=False)
+    assert [(e.title, e.time_base, e.start, e.end) for e in planned] == [
+        ("Cold open", "1/1000000000", 0, 1_500_000_001), ("English", "1/1000", 0, 4000),
+        ("Talk", "1/1000000000", 1_500_000_001, 9_000_000_000), ("German", "1/1000", 4000, 9000),
+    ]  # fmt: skip
+    assert dict(planned[0].tags) == {"title": "Cold open", "artist": "A"}
+    # Once written, the same language chapters are not added again.
+    written = [{"time_base": e.time_base, "start": e.start, "end": e.end, "tags": dict(e.tags)} for e in planned]
+    assert planned_chapters(written, language, replace=False) == planned
+    # Start-only containers: English collides with Cold open; ends follow the next start.
+    start_only = planned_chapters(existing, language, replace=False, start_only=True)
+    assert [(e.title, e.seconds(e.start), e.seconds(e.end)) for e in start_only] == [
+        ("Cold open", 0.0, 1.500000001), ("Talk", 1.500000001, 4.0), ("German", 4.0, 9.0),
+    ]  # fmt: skip
+    assert planned_chapters(existing, language, replace=True) == [ChapterEntry.of_chapter(c) for c in language]

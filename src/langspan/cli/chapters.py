@@ -44,7 +44,7 @@ def chapters_command(
         bool, typer.Option("--in-place", help="Replace each input with its copy with chapters (verified, atomic).")
     ] = False,
     replace: Annotated[
-        bool, typer.Option(help="Replace chapters a file already has (otherwise such a file is left alone).")
+        bool, typer.Option(help="Replace the chapters a file has (otherwise they are kept, language chapters added).")
     ] = False,
     overwrite: Annotated[bool, typer.Option(help="Let --output replace an existing file.")] = False,
     stream: Annotated[
@@ -67,7 +67,7 @@ def chapters_command(
 
     Without --in-place or --output nothing is written (a dry run that shows the chapters).
 
-    A file that already has chapters is left alone unless --replace.
+    Chapters a file already has are kept, the language chapters added among them; --replace drops them.
 
     Exit codes: 0 done, 1 an input failed, 2 usage error, 130 interrupted.
     """
@@ -116,3 +116,5 @@ def _print_chapters(result: ChaptersResult) -> None:
     stderr.print(table)
     if result.written:
         stderr.print(f"wrote {result.written}")
+    elif result.asked_to_write:
+        stderr.print(f"unchanged: {result.source} has these chapters already")

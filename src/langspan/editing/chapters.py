@@ -4,17 +4,20 @@ Matroska/WebM files, by stream copy.
 The copy is ``tagging.write``'s: every stream, tag and attachment of the source is copied (``-map 0 -c copy``)
 into a temporary file beside the destination, the chapters come from an ffmpeg metadata file that
 ``writers.chapters`` writes, and the copy is probed and compared with the source — streams, durations, global
-tags, and chapters that must be exactly the new ones — before it is renamed over the destination. A file that
-already has chapters is left alone unless ``replace`` is set.
+tags, and chapters that must be exactly the planned ones — before it is renamed over the destination. The
+chapters a file already has are kept, exactly, with the language chapters added among them in time order;
+``replace`` puts the language chapters in their place instead.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 from ..engine.core import ProgressCallback
@@ -25,7 +28,7 @@ from ..options import DetectOptions
 from ..tagging import write as tagwriter
 from ..timeline import Timeline
 from ..writers import check_target
-from ..writers.chapters import Chapter, ffmetadata_text, language_chapters
+from ..writers.chapters import Chapter, ffmetadata_document, language_chapters
 from . import stream_timeline
 
 # ffmpeg muxer for each file name suffix, by container family: an output keeps its source's family.
@@ -46,13 +49,14 @@ class ChapterTarget:
 
 @dataclass(frozen=True)
 class ChaptersResult:
-    """What ``add_language_chapters`` did: the timeline of the stream the chapters come from, the chapters, and
-    the file written (None for a dry run)."""
+    """What ``add_language_chapters`` did: the timeline of the stream the chapters come from, the language
+    chapters, and the file written (None for a dry run, or when the file had every chapter already)."""
 
     source: str
     timeline: Timeline
     chapters: tuple[Chapter, ...]
     written: str | None
+    asked_to_write: bool = False
 
 
 def add_language_chapters(
@@ -77,15 +81,13 @@ def add_language_chapters(
     writes = in_place or output is not None
     if writes:
         chapter_target(source, before, output, overwrite)
-        check_existing(source, before, replace)
     timeline = stream_timeline(source, before, options or DetectOptions(), stream, classifier, progress)
     chapters = tuple(language_chapters(timeline))
     written = None
     if writes:
-        written = str(
-            write_chapters(source, chapters, before, output=output, overwrite=overwrite, replace=replace)
-        )
-    return ChaptersResult(str(source), timeline, chapters, written)
+        path_written = write_chapters(source, chapters, before, output=output, overwrite=overwrite, replace=replace)
+        written = None if path_written is None else str(path_written)
+    return ChaptersResult(str(source), timeline, chapters, written, writes)
 
 
 def chapter_target(source: Path, probe: dict, output: Path | None, overwrite: bool) -> ChapterTarget:
@@ -119,11 +121,67 @@ def _family(source: Path, probe: dict) -> str:
     )
 
 
-def check_existing(source: Path, probe: dict, replace: bool) -> None:
-    """Refuse to drop chapters someone made unless asked to."""
-    count = len(probe.get("chapters", []))
-    if count and not replace:
-        raise MediaError(f"{source}: already has {count} chapters (pass --replace to replace them)")
+@dataclass(frozen=True)
+class ChapterEntry:
+    """A chapter as it is written: its own time base and integer times (a kept chapter keeps them exactly, so
+    nanosecond Matroska times do not drift to milliseconds) and every tag."""
+
+    time_base: str
+    start: int
+    end: int
+    tags: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of_chapter(cls, chapter: Chapter) -> ChapterEntry:
+        return cls("1/1000", chapter.start_ms, chapter.end_ms, (("title", chapter.title),))
+
+    @classmethod
+    def of_probe(cls, probed: dict) -> ChapterEntry:
+        """A chapter of ``ffprobe -show_chapters``."""
+        return cls(probed["time_base"], int(probed["start"]), int(probed["end"]), tuple(probed.get("tags", {}).items()))
+
+    def seconds(self, value: int) -> float:
+        return float(value * Fraction(self.time_base))
+
+    @property
+    def title(self) -> str | None:
+        return dict(self.tags).get("title")
+
+    def probed_form(self) -> dict:
+        """The chapter as ffprobe will report it after writing, for the comparison with what was written."""
+        return {"start_time": f"{self.seconds(self.start):.6f}", "end_time": f"{self.seconds(self.end):.6f}",
+                "tags": dict(self.tags)}  # fmt: skip
+
+
+def planned_chapters(
+    existing: Sequence[dict], chapters: Sequence[Chapter], replace: bool, start_only: bool = False
+) -> list[ChapterEntry]:
+    """The chapters the file will have: the language chapters alone with ``replace``; otherwise the chapters it
+    has, kept exactly, and the language chapters among them in order of start time (a language chapter the file
+    already has — same start, same title — is not added twice, so running again changes nothing).
+
+    ``start_only`` containers (MP4) store where chapters start, each ending where the next begins: a language
+    chapter is added only where no chapter of the file starts, and every chapter ends at the next one's start.
+    """
+    new = [ChapterEntry.of_chapter(chapter) for chapter in chapters]
+    if replace:
+        return new
+    old = [ChapterEntry.of_probe(chapter) for chapter in existing]
+    fresh = [entry for entry in new if not any(_same_chapter(entry, kept, start_only) for kept in old)]
+    merged = sorted(old + fresh, key=lambda entry: entry.seconds(entry.start))  # stable: kept ones first at a tie
+    return _contiguous(merged) if start_only else merged
+
+
+def _contiguous(entries: list[ChapterEntry]) -> list[ChapterEntry]:
+    ends = [nxt.seconds(nxt.start) for nxt in entries[1:]]
+    return [
+        dataclasses.replace(entry, end=round(end / Fraction(entry.time_base))) for entry, end in zip(entries, ends)
+    ] + entries[-1:]
+
+
+def _same_chapter(a: ChapterEntry, b: ChapterEntry, start_only: bool) -> bool:
+    same_start = abs(a.seconds(a.start) - b.seconds(b.start)) <= tagwriter.CHAPTER_TOLERANCE
+    return same_start and (start_only or a.title == b.title)
 
 
 def write_chapters(
@@ -134,19 +192,23 @@ def write_chapters(
     output: Path | None = None,
     overwrite: bool = False,
     replace: bool = False,
-) -> Path:
-    """Write ``chapters`` into ``output``, or into ``source`` itself when None; returns the file written.
+) -> Path | None:
+    """Add ``chapters`` to the file's own (or, with ``replace``, put them in their place), writing ``output`` or,
+    when None, ``source`` itself; returns the file written, or None when ``source`` already had every chapter.
 
-    ``before`` is ``media.probe_raw(source)``. MediaError when the source already has chapters (without
-    ``replace``), when ffmpeg fails or when the copy differs from the source in anything but the chapters.
+    ``before`` is ``media.probe_raw(source)``. MediaError when ffmpeg fails or the copy differs from the source
+    in anything but the chapters.
     """
     if not chapters:
         raise MediaError(f"{source}: no chapters to write (the timeline is empty)")
     target = chapter_target(source, before, output, overwrite)
-    check_existing(source, before, replace)
-    expected = [_probed_form(chapter) for chapter in chapters]
+    existing = before.get("chapters", [])
+    planned = planned_chapters(existing, chapters, replace, start_only=target.family == "mp4")
+    if output is None and planned == [ChapterEntry.of_probe(chapter) for chapter in existing]:
+        return None  # in place, with nothing to add: leave the file alone
+    expected = [entry.probed_form() for entry in planned]
 
-    with _metadata_file(chapters) as metadata:
+    with _metadata_file(planned) as metadata:
 
         def produce(temporary: Path) -> None:
             command = tagwriter.ffmpeg_command(source, temporary, {}, before, target.muxer, chapters=metadata)
@@ -158,18 +220,14 @@ def write_chapters(
         return tagwriter.replace_verified(source, output, produce, check)
 
 
-def _probed_form(chapter: Chapter) -> dict:
-    """A chapter as ``ffprobe -show_chapters`` reports it, for the comparison with what was written."""
-    return {"start_time": f"{chapter.start:.6f}", "end_time": f"{chapter.end:.6f}", "tags": {"title": chapter.title}}
-
-
 @contextmanager
-def _metadata_file(chapters: Sequence[Chapter]) -> Iterator[Path]:
+def _metadata_file(entries: Sequence[ChapterEntry]) -> Iterator[Path]:
     """The chapters as an ffmpeg metadata file (mode 0600, system temporary folder), removed afterwards."""
     handle, name = tempfile.mkstemp(prefix="langspan-chapters-", suffix=".ffmeta")
+    sections = [(entry.time_base, entry.start, entry.end, dict(entry.tags)) for entry in entries]
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(ffmetadata_text(chapters))
+            file.write(ffmetadata_document(sections))
         yield Path(name)
     finally:
         Path(name).unlink(missing_ok=True)

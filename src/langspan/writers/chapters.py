@@ -12,7 +12,7 @@ Two formats, both written from ``language_chapters``:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,10 +75,17 @@ def ffmetadata_escape(value: str) -> str:
 
 def ffmetadata_text(chapters: Sequence[Chapter]) -> str:
     """An ffmpeg metadata file holding only ``chapters`` (no global tags, so merging it changes nothing else)."""
+    return ffmetadata_document(
+        [("1/1000", chapter.start_ms, chapter.end_ms, {"title": chapter.title}) for chapter in chapters]
+    )
+
+
+def ffmetadata_document(sections: Sequence[tuple[str, int, int, Mapping[str, str]]]) -> str:
+    """An ffmpeg metadata file of chapter sections: (time base such as ``1/1000``, start, end, tags) each."""
     lines = [";FFMETADATA1"]
-    for chapter in chapters:
-        lines += ["", "[CHAPTER]", "TIMEBASE=1/1000", f"START={chapter.start_ms}", f"END={chapter.end_ms}",
-                  f"title={ffmetadata_escape(chapter.title)}"]  # fmt: skip
+    for time_base, start, end, tags in sections:
+        lines += ["", "[CHAPTER]", f"TIMEBASE={time_base}", f"START={start}", f"END={end}"]
+        lines += [f"{ffmetadata_escape(key)}={ffmetadata_escape(value)}" for key, value in tags.items()]
     return "\n".join(lines) + "\n"
 
 
