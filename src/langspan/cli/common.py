@@ -17,7 +17,7 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from ..errors import LangspanError, UsageError
 
@@ -28,7 +28,8 @@ RevisionOption = Annotated[str | None, typer.Option(help="Model revision (branch
 DeviceOption = Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")]
 ThreadsOption = Annotated[int | None, typer.Option(help="CPU threads for the model \\[default: torch's].")]
 StreamsOption = Annotated[
-    list[int] | None, typer.Option("--stream", help="Audio stream index (ffprobe numbering), repeatable \\[default: all].")
+    list[int] | None,
+    typer.Option("--stream", help="Audio stream index (ffprobe numbering), repeatable \\[default: all]."),
 ]
 DebugOption = Annotated[bool, typer.Option(help="Show tracebacks.")]
 LanguagesOption = Annotated[
@@ -96,7 +97,7 @@ def progress_bar(quiet: bool):
         return
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[done]}"), TimeRemainingColumn())
     with Progress(*columns, console=stderr, transient=True) as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def update(label: str, done: float, total: float | None) -> None:
             if label not in tasks:

@@ -18,6 +18,7 @@ from ..engine.batch import ENGINES, Batch
 from ..engine.local import detect, load_classifier
 from ..errors import LangspanError, UsageError
 from ..frontend.spool import STDIN_NAME, spooled_stdin
+from ..languages import parse_language_list
 from ..models.base import DEFAULT_MODEL
 from ..options import DetectOptions
 from ..segmentation.segmenter import MIN_CONFIDENCE, MIN_SPAN, SWITCH_PENALTY
@@ -100,21 +101,35 @@ def detect_command(
         bool, typer.Option(help="Also read http(s):// inputs (over http/https only; see SECURITY.md).")
     ] = False,
     languages: LanguagesOption = None,
-    vad: Annotated[bool, typer.Option(help="Detect speech first; windows without speech become nonspeech.")] = DEFAULTS.vad,
-    min_speech: Annotated[float, typer.Option(help="Least share of speech for a window to be classified.")] = DEFAULTS.min_speech,
+    vad: Annotated[
+        bool, typer.Option(help="Detect speech first; windows without speech become nonspeech.")
+    ] = DEFAULTS.vad,
+    min_speech: Annotated[
+        float, typer.Option(help="Least share of speech for a window to be classified.")
+    ] = DEFAULTS.min_speech,
     min_span: Annotated[
         float | None, typer.Option(help=f"Shorter language spans join their neighbour (seconds) {FAMILY % MIN_SPAN}.")
     ] = DEFAULTS.min_span,
     min_confidence: Annotated[
-        float | None, typer.Option(help=f"Spans whose mean probability is lower are labelled und {FAMILY % MIN_CONFIDENCE}.")
+        float | None,
+        typer.Option(help=f"Spans whose mean probability is lower are labelled und {FAMILY % MIN_CONFIDENCE}."),
     ] = DEFAULTS.min_confidence,
     switch_penalty: Annotated[
         float | None,
-        typer.Option(help=f"Cost of a change of language when smoothing (higher: fewer changes) {FAMILY % SWITCH_PENALTY}."),
+        typer.Option(
+            help=f"Cost of a change of language when smoothing (higher: fewer changes) {FAMILY % SWITCH_PENALTY}."
+        ),
     ] = DEFAULTS.switch_penalty,
     refine_probes: Annotated[
         int, typer.Option(help="Extra windows per change of language to place it precisely (0: off).")
     ] = DEFAULTS.refine_probes,
+    density: Annotated[
+        str,
+        typer.Option(
+            help="auto: classify a grid of windows, and the windows between them only where they disagree or are "
+            "unsure (fewer model calls; see docs/benchmarks.md); dense: every window."
+        ),
+    ] = DEFAULTS.density,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table or progress on stderr.")] = False,
     debug: DebugOption = False,
 ) -> None:
@@ -147,6 +162,7 @@ def options_from(settings: dict[str, Any]) -> DetectOptions:
     """DetectOptions from the command's parameters of the same names."""
     chosen = {name: settings[name] for name in OPTION_FIELDS if name in settings}
     chosen["streams"] = tuple(chosen["streams"]) if chosen.get("streams") else None
+    chosen["languages"] = parse_language_list(chosen["languages"]) if chosen.get("languages") else None
     return DetectOptions(**chosen)
 
 

@@ -15,6 +15,7 @@ import typer
 from ..engine.local import load_classifier
 from ..engine.sparse import StoppingRule, scan
 from ..errors import LangspanError
+from ..languages import parse_language_list
 from ..models.base import DEFAULT_MODEL
 from ..options import DetectOptions
 from .common import (
@@ -43,9 +44,15 @@ def scan_command(
     threads: ThreadsOption = None,
     streams: StreamsOption = None,
     languages: LanguagesOption = None,
-    confidence: Annotated[float, typer.Option(help="Stop once the leading language is this certain.")] = RULE.confidence,
-    min_probes: Annotated[int, typer.Option(help="Probe windows classified before the scan may stop.")] = RULE.min_probes,
-    max_probes: Annotated[int, typer.Option(help="Probe windows before falling back to a full pass.")] = RULE.max_probes,
+    confidence: Annotated[
+        float, typer.Option(help="Stop once the leading language is this certain.")
+    ] = RULE.confidence,
+    min_probes: Annotated[
+        int, typer.Option(help="Probe windows classified before the scan may stop.")
+    ] = RULE.min_probes,
+    max_probes: Annotated[
+        int, typer.Option(help="Probe windows before falling back to a full pass.")
+    ] = RULE.max_probes,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table on stderr.")] = False,
     debug: DebugOption = False,
 ) -> None:
@@ -53,7 +60,8 @@ def scan_command(
     with errors_to_exit(debug):
         options = DetectOptions(
             model=model, revision=revision, device=device, precision=precision, threads=threads,
-            streams=tuple(streams) if streams else None, languages=languages,
+            streams=tuple(streams) if streams else None,
+            languages=parse_language_list(languages) if languages else None,
         )  # fmt: skip
         StoppingRule(confidence, min_probes, max_probes)  # usage errors before the model loads
         classifier = load_classifier(options)

@@ -10,7 +10,8 @@ and appends one JSON line per input to ``output_dir/langspan-manifest.jsonl``::
 ``status`` is ``ok``, ``skipped`` (outputs already up to date) or ``failed`` (``error`` says why). A file is up to
 date when the manifest's last ``ok``/``skipped`` record for it has the same input size and modification time, the
 same ``fingerprint`` (langspan version, every effective DetectOptions field — model and revision included, the
-model family's defaults filled in — the formats and the engine) and all of its outputs still exist. Size + mtime instead of a content hash: hashing a media library
+model family's defaults filled in — the formats and the engine) and all of its outputs still exist. Size + mtime
+instead of a content hash: hashing a media library
 means reading all of it again, which is what resuming is meant to avoid.
 
 One bad file never stops a batch: its error is recorded and the next file goes on.
@@ -23,7 +24,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -98,9 +99,8 @@ def find_media(
             found.append((item, Path(item.name)))
     stems = [relative.with_suffix("") for _, relative in found]
     clashes = {stem for stem in stems if stems.count(stem) > 1}
-    return [
-        Job(path, relative if stem in clashes else stem) for (path, relative), stem in zip(found, stems)
-    ]
+    pairs = zip(found, stems, strict=True)
+    return [Job(path, relative if stem in clashes else stem) for (path, relative), stem in pairs]
 
 
 def _scan(folder: Path, recursive: bool, exclude: Path | None, seen: set[Path] | None = None) -> Iterator[Path]:
@@ -180,7 +180,7 @@ class Batch:
         progress: ProgressCallback | None = None,
         ray_address: str | None = None,
         ray_options: Any = None,
-    ) -> Iterator[FileResult]:
+    ) -> Generator[FileResult, None, None]:
         """Process the jobs: up-to-date ones are skipped, the others go through ``engine`` (local | ray)."""
         if engine not in ENGINES:
             raise UsageError(f"--engine must be local or ray, got {engine!r}")
@@ -269,7 +269,7 @@ class Batch:
         except OSError as error:
             raise ExportError(f"{self.manifest_path}: cannot write ({error.strerror or error})") from None
         self._records[_key(job.path)] = record
-        self._ours.update(record["outputs"])
+        self._ours.update(self._relative(output) for output in result.outputs)
         return result
 
     def _relative(self, path: Path) -> str:

@@ -121,4 +121,3 @@ def _load(model: str, revision: str | None):
     except (OSError, ValueError, KeyError) as error:
         raise model_error(model, error) from error
     return feature_extractor, network
-
