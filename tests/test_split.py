@@ -4,8 +4,10 @@ manifest that lists them, all or nothing on failure, and the command end to end 
 from __future__ import annotations
 
 import json
+from importlib import resources
 from pathlib import Path
 
+import jsonschema
 import pytest
 from typer.testing import CliRunner
 
@@ -17,6 +19,7 @@ from langspan.errors import ExportError, MediaError
 from langspan.tagging import write as tagwriter
 from tagging_media import ffprobe, folder_listing, make_movie, sha256, tone_classifier, two_languages
 
+SCHEMA = json.loads(resources.files("langspan").joinpath("schema/split.schema.json").read_text())
 # Tones: the scripted classifier hears 400 Hz as German, 2 kHz as French; a low switch penalty lets 4 s of
 # French between German stand (the default smooths away a change that only two windows support).
 OPTIONS = DetectOptions(vad=False, switch_penalty=1.0)
@@ -39,6 +42,7 @@ def test_one_file_per_span_with_the_spans_duration(talk, tmp_path):
     result = split_file(talk, OPTIONS, output_dir=out, classifier=tone_classifier())
     assert [(p.index, p.language) for p in result.pieces] == [(1, "deu"), (2, "fra"), (3, "deu")]
     manifest = json.loads(result.manifest.read_text())
+    jsonschema.validate(manifest, SCHEMA)
     assert manifest["schema"] == "langspan.split" and manifest["mode"] == "copy" and not manifest["by_language"]
     assert sorted(folder_listing(out)) == sorted([entry["file"] for entry in manifest["files"]] + ["talk.split.json"])
     for entry, span in zip(manifest["files"], result.timeline.spans):
@@ -59,7 +63,9 @@ def test_by_language_joins_each_languages_spans(talk, tmp_path):
     assert abs(duration(german.path) - german.duration) <= 2 * COPY_TOLERANCE  # two cuts
     assert abs(duration(french.path) - french.duration) <= COPY_TOLERANCE
     assert abs(german.duration - 8) <= 1 and ffprobe(german.path)["streams"][0]["codec_name"] == "mp3"
-    assert json.loads(result.manifest.read_text())["files"][0]["spans"] == [
+    manifest = json.loads(result.manifest.read_text())
+    jsonschema.validate(manifest, SCHEMA)
+    assert manifest["by_language"] and manifest["files"][0]["spans"] == [
         {"start": start, "end": end} for start, end in german.spans
     ]
 
