@@ -139,7 +139,14 @@ def _duration(path: Path) -> float:
 
 
 def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's own peak resident set (``VmHWM``). Not ``ru_maxrss``: a child inherits its parent's peak
+    through fork and exec, which made this benchmark report the driver's 4 GB (it had just built the full-size
+    model) as the peak of a 2.6 GB run."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not Linux
 
 
 def current_rss_mb() -> float:
@@ -262,9 +269,14 @@ def load_timed_classifier(model_dir: str, config: dict):
         model=model_dir, device="cpu", precision=config["precision"], batch_size=config["batch_size"],
         threads=config["threads"],
     )  # fmt: skip
+    from langspan.models import cache
+
+    entry = cache.entry_for(model_dir, None, config["precision"])
+    cache_hit = entry is not None and entry.path.exists()
     start = time.perf_counter()
     classifier = load_classifier(options)
     load = time.perf_counter() - start
+    config["cache_hit"] = cache_hit
     classifier.feature_extractor = Timed(classifier.feature_extractor)
     classifier.predict = Timed(classifier.predict)
     return options, classifier, load
@@ -302,7 +314,7 @@ def run_pipeline(model_dir: str, media_path: str, config: dict) -> dict:
         "model_calls": predict.calls, "rss_after_load_mb": rss_loaded, "stream_peak_rss_mb": sampler.peak_mb,
         "stream_rss_tenths_mb": sampler.tenths,
         "peak_rss_mb": peak_rss_mb(),
-        "precision": classifier.precision,
+        "precision": classifier.precision, "cache_hit": config["cache_hit"],
     }  # fmt: skip
 
 
@@ -333,6 +345,13 @@ def run_scan(model_dir: str, media_path: str, config: dict) -> dict:
 
 
 def worker(args: argparse.Namespace) -> None:
+    if args.worker == "machine":
+        import machine
+
+        return print("RESULT " + json.dumps(machine.measure()))
+    if args.worker == "build":
+        build_model(Path(args.model_dir), args.small)
+        return print("RESULT {}")
     config = parse_config(args.worker)
     if args.worker == "naive":
         result = run_naive(args.model_dir, args.media, args.naive_seconds)
@@ -350,15 +369,39 @@ def run_config(name: str, args: argparse.Namespace, model_dir: Path, media_path:
     command = [sys.executable, __file__, "--worker", name, "--model-dir", str(model_dir), "--media", str(media_path)]
     if args.naive_seconds:
         command += ["--naive-seconds", str(args.naive_seconds)]
-    environment = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error"}
-    done = subprocess.run(command, capture_output=True, text=True, env=environment)
+    if args.small:
+        command.append("--small")
+    # Converted models go to a cache of the benchmark's own (the first configuration of a precision converts and
+    # writes its entry, later ones read it; "load" says which), never to the user's cache.
+    environment = {
+        **os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error",
+        "LANGSPAN_CACHE_DIR": str(model_dir.parent / "cache-speed"),
+    }  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, env=environment, check=False)
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     if done.returncode != 0 or not lines:
         raise SystemExit(f"{name} failed:\n{done.stderr[-3000:]}")
     return json.loads(lines[-1][len("RESULT ") :])
 
 
-def report(name: str, result: dict, naive_rate: float | None) -> str:
+def ceiling_share(result: dict, machine: dict | None) -> str:
+    """The run's model work per second as a share of the FFN block's rate in the same precision on this host."""
+    precision = result.get("precision") or ("fp32" if "naive" in result.get("name", "") else None)
+    windows = result.get("stats", {}).get("classified_windows") or result.get("windows")
+    if not machine or not precision or not windows or precision not in ("fp32", "int8", "bf16"):
+        return ""
+    unit = "GOP/s" if precision == "int8" else "GFLOP/s"
+    block = machine["ffn_block"]["int8_gops" if precision == "int8" else f"{precision}_gflops"]
+    work = windows * machine["mms_lid_256_gop_per_2s_window"]
+    end_to_end, model = work / result["wall_s"], work / max(result["stages"].get("model", 0.0), 1e-9)
+    return (
+        f"\n    ceiling: {windows} windows x {machine['mms_lid_256_gop_per_2s_window']} GOP = {work:.0f} GOP; "
+        f"{end_to_end:.0f} {unit} end to end = {end_to_end / block:.0%} of this host's {precision} FFN block "
+        f"({block} {unit}), {model:.0f} {unit} in the model calls = {model / block:.0%}"
+    )
+
+
+def report(name: str, result: dict, naive_rate: float | None, machine: dict | None = None) -> str:
     rate = result["audio_s"] / result["wall_s"]
     speedup = f"{rate / naive_rate:.2f}x" if naive_rate else "n/a"
     stages = ", ".join(f"{k} {v:.1f} s" if isinstance(v, float) else f"{k} {v}" for k, v in result["stages"].items())
@@ -376,6 +419,9 @@ def report(name: str, result: dict, naive_rate: float | None) -> str:
     rss_loaded = f", RSS after load {result['rss_after_load_mb']:.0f} MB" if "rss_after_load_mb" in result else ""
     if "stream_peak_rss_mb" in result:
         rss_loaded += f", peak RSS while streaming {result['stream_peak_rss_mb']:.0f} MB"
+    if "cache_hit" in result:
+        rss_loaded += f" (model from the cache: {'yes' if result['cache_hit'] else 'no, converted and cached'})"
+    extra += ceiling_share({**result, "name": name}, machine)
     return (
         f"{name:>18}: {result['audio_s']:.0f} s audio in {result['wall_s']:.1f} s = {rate:.2f}x realtime, "
         f"{speedup} vs naive, load {result['load_s']:.1f} s, peak RSS {result['peak_rss_mb']:.0f} MB{rss_loaded}"
@@ -402,9 +448,11 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     model_dir = work / ("model-small" if args.small else "model-full")
     try:
+        machine = run_config("machine", args, model_dir, work)
+        print(f"machine: {json.dumps(machine)}", flush=True)
         if not (model_dir / "config.json").exists():
             start = time.perf_counter()
-            build_model(model_dir, args.small)
+            run_config("build", args, model_dir, work)  # in a child, so that this driver stays small
             print(f"built and saved the {'small' if args.small else 'full-size'} model in "
                   f"{time.perf_counter() - start:.0f} s", flush=True)  # fmt: skip
         size = sum(f.stat().st_size for f in model_dir.iterdir()) / 2**20
@@ -418,7 +466,7 @@ def main() -> None:
             result = run_config(name, args, model_dir, media_path)
             if name == "naive":
                 naive_rate = result["audio_s"] / result["wall_s"]
-            print(report(name, result, naive_rate), flush=True)
+            print(report(name, result, naive_rate, machine), flush=True)
             print(f"    load average now: {os.getloadavg()}", flush=True)
     finally:
         if args.keep is None:
