@@ -12,7 +12,8 @@ each in a fresh process:
 - ``detect 1 s cold`` / ``detect 1 s warm``: ``python -m langspan detect INPUT-1s.mp3 --model DIR`` as a whole
   command — interpreter start-up, imports, model load, decoding, the JSON output — without and with the entry.
 
-Peak memory is each process's own high-water mark (``VmHWM`` for a loader; ``wait4``'s ``ru_maxrss`` for a
+A loader's time starts after ``import torch, transformers`` (their time is printed as "imports"); the whole
+command's includes everything. Peak memory is each process's own high-water mark (``VmHWM`` for a loader; ``wait4``'s ``ru_maxrss`` for a
 command, whose parent here is this small driver that never imports torch). CPU seconds are printed beside the
 wall seconds: on a shared machine the wall time says more about the other jobs than about the load.
 """
@@ -36,6 +37,8 @@ LOADER = """
 import json, resource, sys, time
 from pathlib import Path
 start, cpu = time.perf_counter(), time.process_time()
+import torch, transformers
+from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
 from langspan.models.wav2vec2 import HFClassifier
 imported = time.perf_counter() - start
 start, cpu_load = time.perf_counter(), time.process_time()

@@ -348,7 +348,7 @@ def worker(args: argparse.Namespace) -> None:
     if args.worker == "machine":
         import machine
 
-        return print("RESULT " + json.dumps(machine.measure()))
+        return print("RESULT " + json.dumps(machine.measure(args.model_dir)))
     if args.worker == "build":
         build_model(Path(args.model_dir), args.small)
         return print("RESULT {}")
@@ -392,10 +392,10 @@ def ceiling_share(result: dict, machine: dict | None) -> str:
         return ""
     unit = "GOP/s" if precision == "int8" else "GFLOP/s"
     block = machine["ffn_block"]["int8_gops" if precision == "int8" else f"{precision}_gflops"]
-    work = windows * machine["mms_lid_256_gop_per_2s_window"]
+    work = windows * machine["model_gop_per_2s_window"]
     end_to_end, model = work / result["wall_s"], work / max(result["stages"].get("model", 0.0), 1e-9)
     return (
-        f"\n    ceiling: {windows} windows x {machine['mms_lid_256_gop_per_2s_window']} GOP = {work:.0f} GOP; "
+        f"\n    ceiling: {windows} windows x {machine['model_gop_per_2s_window']} GOP = {work:.0f} GOP; "
         f"{end_to_end:.0f} {unit} end to end = {end_to_end / block:.0%} of this host's {precision} FFN block "
         f"({block} {unit}), {model:.0f} {unit} in the model calls = {model / block:.0%}"
     )
@@ -448,13 +448,13 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     model_dir = work / ("model-small" if args.small else "model-full")
     try:
-        machine = run_config("machine", args, model_dir, work)
-        print(f"machine: {json.dumps(machine)}", flush=True)
         if not (model_dir / "config.json").exists():
             start = time.perf_counter()
             run_config("build", args, model_dir, work)  # in a child, so that this driver stays small
             print(f"built and saved the {'small' if args.small else 'full-size'} model in "
                   f"{time.perf_counter() - start:.0f} s", flush=True)  # fmt: skip
+        machine = run_config("machine", args, model_dir, work)
+        print(f"machine: {json.dumps(machine)}", flush=True)
         size = sum(f.stat().st_size for f in model_dir.iterdir()) / 2**20
         media_path = work / f"input-{args.seconds:.0f}s.mp3"
         if not media_path.exists():
