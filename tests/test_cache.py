@@ -210,3 +210,19 @@ def test_tag_passes_no_cache_on(cache_folder, tmp_path, monkeypatch, tiny_classi
         result = CliRunner().invoke(app, ["tag", str(source), "--dry-run", "--model", str(TINY_MODEL), flag, "-q"])
         assert result.exit_code == 0, result.stderr
         assert seen[-1].cache is expected
+
+
+def test_a_hub_model_is_cached_by_its_snapshot_commit(tmp_path, cache_folder):
+    from model_builders import as_hub_cache
+
+    hub = tmp_path / "hub"
+    repo = as_hub_cache(STANDIN_MODEL, hub)
+    env = {**os.environ, "PYTHONPATH": str(SRC), "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(hub),
+           "LANGSPAN_CACHE_DIR": str(cache_folder)}  # fmt: skip
+    first = subprocess.run([sys.executable, "-c", CONVERT, repo], env=env, capture_output=True, text=True, check=True)
+    (entry,) = _entries(cache_folder)
+    written = entry.stat().st_mtime_ns
+    again = subprocess.run([sys.executable, "-c", CONVERT, repo], env=env, capture_output=True, text=True, check=True)
+    assert entry.stat().st_mtime_ns == written  # read, not written again
+    assert json.loads(again.stdout) == json.loads(first.stdout)
+    assert entry.name.startswith("lid-model-int8-")

@@ -45,7 +45,9 @@ from .quantize import mappings_holding, release_pages
 
 FORMAT = 1
 CACHED_PRECISIONS = ("int8", "fp16", "bf16")
-TRIM_EVERY = 64 << 20  # bytes written between returns of the writer's freed copies to the kernel  # fp32 is the checkpoint itself, already memory-mapped
+TRIM_EVERY = (
+    64 << 20
+)  # bytes written between returns of the writer's freed copies to the kernel  # fp32 is the checkpoint itself, already memory-mapped
 KEY_FIELD = "langspan-cache-key"
 CHECKSUM_FIELD = "crc32"
 # How an int8 Linear layer is stored: its weight's integer values, per-row scales and zero points, and its bias.

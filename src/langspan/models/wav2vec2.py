@@ -21,7 +21,7 @@ from ..languages import to_iso639_3
 from . import cache
 from .base import DEFAULT_MODEL, LoadOptions, ModelInfo, linear_parameters, prepare_torch, resolve_precision
 from .cpu_memory import reuse_large_buffers
-from .hub import hf_config, model_error
+from .hub import hf_config, model_error, snapshot_commit
 from .quantize import convert, quantize_int8
 
 
@@ -108,7 +108,8 @@ def _network(options: LoadOptions, device: str):
     config = hf_config(options.model, options.revision)
     frame = skeleton(options.model, config)
     precision = resolve_precision(options.precision, device, linear_parameters(frame))
-    entry = cache.entry_for(options.model, getattr(config, "_commit_hash", None), precision) if options.cache else None
+    commit = getattr(config, "_commit_hash", None) or snapshot_commit(options.model, options.revision)
+    entry = cache.entry_for(options.model, commit, precision) if options.cache else None
     if entry is not None:
         if device == "cpu":
             reuse_large_buffers()
