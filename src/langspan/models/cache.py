@@ -33,6 +33,7 @@ import os
 import re
 import struct
 import tempfile
+import time
 import warnings
 import zlib
 from collections.abc import Iterator
@@ -44,10 +45,9 @@ from .cpu_memory import give_back_free_heap
 from .quantize import mappings_holding, release_pages
 
 FORMAT = 1
-CACHED_PRECISIONS = ("int8", "fp16", "bf16")
-TRIM_EVERY = (
-    64 << 20
-)  # bytes written between returns of the writer's freed copies to the kernel  # fp32 is the checkpoint itself, already memory-mapped
+CACHED_PRECISIONS = ("int8", "fp16", "bf16")  # fp32 is the checkpoint itself, already memory-mapped
+TRIM_EVERY = 64 << 20  # bytes written between returns of the writer's freed copies to the kernel
+ABANDONED_AFTER = 3600  # seconds after which a writer's temporary file is taken as abandoned
 KEY_FIELD = "langspan-cache-key"
 CHECKSUM_FIELD = "crc32"
 # How an int8 Linear layer is stored: its weight's integer values, per-row scales and zero points, and its bias.
@@ -119,6 +119,7 @@ class CacheEntry:
             return False
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            _remove_abandoned_writes(self.path)
             descriptor, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".part")
         except OSError as error:
             return _cannot_write(error)
@@ -134,6 +135,18 @@ class CacheEntry:
             return _cannot_write(error)
         finally:
             Path(temporary).unlink(missing_ok=True)
+
+
+def _remove_abandoned_writes(path: Path) -> None:
+    """Delete this entry's temporary files left by writers that were killed (an hour old: no writer takes that
+    long, so a concurrent one is never touched); each may be a whole model's size."""
+    now = time.time()
+    for leftover in path.parent.glob(f".{path.name}.*.part"):
+        try:
+            if now - leftover.stat().st_mtime > ABANDONED_AFTER:
+                leftover.unlink()
+        except OSError:
+            pass
 
 
 def _cannot_write(error: BaseException) -> bool:
@@ -182,7 +195,8 @@ class _Tensor:
 
 
 def _describe(model) -> Iterator[_Tensor]:
-    """The tensors an entry of ``model`` holds, in order, without copying any (the header comes before them)."""
+    """Name, dtype and shape of each tensor an entry of ``model`` holds, in order: the header, which comes before
+    the data. Costs an unpacking of each int8 layer, one at a time (a bias is only known by unpacking)."""
     for name, tensor in _tensors(model):
         yield _Tensor(name, _dtype_name(tensor), tuple(tensor.shape))
 
