@@ -15,7 +15,7 @@ from typing import Any
 
 from ..languages import NONSPEECH, UNKNOWN, language_name
 from ..timeline import Timeline
-from .base import LONE_SURROGATE, Writer, json_text
+from .base import LONE_SURROGATE, Writer, json_text, split_lines
 
 # Colour-blind-friendly first (Okabe–Ito, then Tableau 10): the languages with the most speech get the clearest
 # colours; a page with more languages than this falls back to hues derived from the code, stable across pages.
@@ -34,7 +34,7 @@ class HTMLWriter(Writer):
     combines_tracks = True
 
     def iter_lines(self, timeline: Timeline) -> Iterator[str]:
-        yield from self.dumps_all([timeline]).splitlines()
+        yield from split_lines(self.dumps_all([timeline]))
 
     def dumps_all(self, timelines: Sequence[Timeline]) -> str:
         data = page_data(timelines)
