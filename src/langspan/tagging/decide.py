@@ -243,7 +243,7 @@ def scanned_track_language(result: ScanResult) -> TrackLanguage:
 
 def track_language(timeline: Timeline) -> TrackLanguage:
     """The dominant language of a track (see the module docstring for the rule)."""
-    speech = {language: seconds for language, seconds in timeline.speech_share().items() if seconds > 0}
+    speech = {language: seconds for language, seconds in timeline.speech_seconds().items() if seconds > 0}
     total = sum(speech.values())
     if total == 0:
         silence = _seconds(timeline, {NONSPEECH})

@@ -47,11 +47,11 @@ class HTMLWriter(Writer):
 def page_data(timelines: Sequence[Timeline]) -> dict[str, Any]:
     """What the page script draws: tracks of spans, and a legend with each language's share of speech time."""
     seconds: dict[str, float] = {}  # every label, non-speech and unknown included
-    speech: dict[str, float] = {}  # languages only: what the shares are of (as Timeline.speech_share)
+    speech: dict[str, float] = {}  # languages only: what the shares are of (as Timeline.speech_seconds)
     for timeline in timelines:
         for span in timeline.spans:
             seconds[span.language] = seconds.get(span.language, 0.0) + span.duration
-        for language, duration in timeline.speech_share().items():
+        for language, duration in timeline.speech_seconds().items():
             speech[language] = speech.get(language, 0.0) + duration
     speech_total = sum(speech.values())
     order = sorted(seconds, key=lambda language: (language in SPECIAL_COLOURS, -seconds[language], language))
