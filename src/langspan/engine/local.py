@@ -122,12 +122,14 @@ def detect(
     progress: ProgressCallback | None = None,
     on_span: SpanCallback | None = None,
     name: str | None = None,
+    info: media.MediaInfo | None = None,
     **overrides: Any,
 ) -> list[Timeline]:
     """Language timelines of a media file (one per audio stream), a numpy array or a pydub AudioSegment.
 
     ``on_span`` receives each span as soon as it is final (while the rest of the stream is still being
-    analysed, when the segmenter can tell); ``name`` replaces the path as the timelines' ``source``.
+    analysed, when the segmenter can tell); ``name`` replaces the path as the timelines' ``source``; ``info`` is
+    the file's probe when the caller has it already (it is then not probed again).
     ``overrides`` are DetectOptions fields, e.g. ``detect("talk.mp4", window=3.0, top_k=5)``.
     """
     options = replace(options or DetectOptions(), **overrides)
@@ -135,14 +137,16 @@ def detect(
     label_indices(options.languages, classifier.labels)
     return [
         _timeline(name or label, stream, chunks, total, options, classifier, progress, on_span)
-        for label, stream, chunks, total in _audio_sources(source, sample_rate, options)
+        for label, stream, chunks, total in _audio_sources(source, sample_rate, options, info)
     ]
 
 
-def _audio_sources(source: Any, sample_rate: int | None, options: DetectOptions) -> Iterator[tuple]:
+def _audio_sources(
+    source: Any, sample_rate: int | None, options: DetectOptions, info: media.MediaInfo | None = None
+) -> Iterator[tuple]:
     """(label, stream index, chunk iterator, expected seconds) for each audio stream to analyse."""
     if isinstance(source, (str, os.PathLike)):
-        info = media.probe(source, options.allow_url)
+        info = info or media.probe(source, options.allow_url)
         for stream in select_streams(info, options.streams):
             yield str(source), stream.index, media.decode(source, stream.index, options.allow_url), stream.duration
     elif isinstance(source, np.ndarray):

@@ -115,21 +115,23 @@ def scan(
     max_probes: int = 48,
     classifier: Classifier | None = None,
     progress: ProgressCallback | None = None,
+    info: media.MediaInfo | None = None,
     **overrides: Any,
 ) -> list[ScanResult]:
     """The dominant language of every selected audio stream of a media file, from as few windows as needed.
 
     ``options`` and ``overrides`` are DetectOptions fields (model, precision, window, streams, …), used for the
-    probes and for any full pass; ``progress`` follows a full pass (probes take seconds).
+    probes and for any full pass; ``progress`` follows a full pass (probes take seconds); ``info`` is the file's
+    probe when the caller has it already (it is then not probed again, not even for a full pass).
     """
     if not isinstance(source, (str, os.PathLike)):
         raise UsageError(f"scan needs a media file path, not a {type(source).__name__}; use detect() for arrays")
     rule = StoppingRule(confidence, min_probes, max_probes)
     options = replace(options or DetectOptions(), **overrides)
-    info = media.probe(source, options.allow_url)
+    info = info or media.probe(source, options.allow_url)
     streams = select_streams(info, options.streams)
     classifier = classifier or load_classifier(options)
-    return [_scan_stream(str(source), stream, options, classifier, rule, progress) for stream in streams]
+    return [_scan_stream(str(source), stream, options, classifier, rule, progress, info) for stream in streams]
 
 
 def _scan_stream(
@@ -139,11 +141,12 @@ def _scan_stream(
     classifier: Classifier,
     rule: StoppingRule,
     progress: ProgressCallback | None,
+    info: media.MediaInfo,
 ) -> ScanResult:
     spec = options.window_spec()
     duration = stream.duration
     if duration is None or duration <= rule.max_probes * spec.window:
-        return _full_pass(path, stream.index, options, classifier, 0.0, progress)
+        return _full_pass(path, stream.index, options, classifier, 0.0, progress, info)
     votes: Counter = Counter()
     probability_sums: Counter = Counter()
     seconds = 0.0
@@ -162,7 +165,7 @@ def _scan_stream(
                 return _result(path, stream.index, duration, votes, probability_sums, seconds)
     finally:
         clips.close()
-    return _full_pass(path, stream.index, options, classifier, seconds, progress)
+    return _full_pass(path, stream.index, options, classifier, seconds, progress, info)
 
 
 def _count_votes(probabilities: np.ndarray, labels: tuple[str, ...], votes: Counter, sums: Counter) -> None:
@@ -189,9 +192,10 @@ def _full_pass(
     classifier: Classifier,
     probe_seconds: float,
     progress: ProgressCallback | None,
+    info: media.MediaInfo,
 ) -> ScanResult:
     dense = replace(options, streams=(index,), include_windows=True)
-    (timeline,) = detect(path, dense, classifier=classifier, progress=progress)
+    (timeline,) = detect(path, dense, classifier=classifier, progress=progress, info=info)
     classified = [w for w in timeline.windows or () if w.probabilities is not None]
     votes: Counter = Counter()
     probability_sums: Counter = Counter()
