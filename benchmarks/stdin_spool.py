@@ -42,9 +42,12 @@ def main() -> None:
                 pass
 
         def spool() -> None:
-            with open(path, "rb") as handle, subprocess.Popen(["cat"], stdin=handle, stdout=subprocess.PIPE) as cat:
-                with spooled_stdin(cat.stdout):
-                    pass
+            with (
+                open(path, "rb") as handle,
+                subprocess.Popen(["cat"], stdin=handle, stdout=subprocess.PIPE) as cat,
+                spooled_stdin(cat.stdout),
+            ):
+                pass
 
         decode_s, spool_s = best_of(3, decode), best_of(3, spool)
         size = path.stat().st_size / 1e6

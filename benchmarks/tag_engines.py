@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 from langspan.frontend import media
-from langspan.tagging import write as tagwriter  # noqa: E402
+from langspan.tagging import write as tagwriter
 
 TAGS = {0: tagwriter.NewTag("ger", "de"), 1: tagwriter.NewTag("fre", "fr")}
 

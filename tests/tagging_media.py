@@ -98,14 +98,14 @@ def _duration(stream: dict) -> float:
 
 def assert_only_languages_changed(before: dict, after: dict, expected: dict[int, str]) -> None:
     """An independent before/after comparison, written for the test rather than taken from tagwriter."""
-    chapter_track = lambda s: s["codec_type"] == "data" and s.get("codec_tag_string") == "text"  # noqa: E731
+    chapter_track = lambda s: s["codec_type"] == "data" and s.get("codec_tag_string") == "text"
     old = [s for s in before["streams"] if not chapter_track(s)]
     new = [s for s in after["streams"] if not chapter_track(s)]
     assert len(new) == len(old)
     assert [s.get("codec_name") for s in new] == [s.get("codec_name") for s in old]
     assert [s["codec_type"] for s in new] == [s["codec_type"] for s in old]
     assert [s["disposition"] for s in new] == [s["disposition"] for s in old]
-    for a, b in zip(old, new):
+    for a, b in zip(old, new, strict=True):
         if a["codec_type"] != "attachment":
             assert abs(_duration(a) - _duration(b)) <= _frame(a), a["index"]
         a_tags = {k: v for k, v in a.get("tags", {}).items() if k not in ("language", "DURATION")}

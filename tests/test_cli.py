@@ -93,7 +93,7 @@ def test_debug_shows_the_traceback():
 
 
 @pytest.mark.parametrize(
-    "name,fragment", [("missing.wav", "no such file"), ("video_only.mp4", "no audio stream")]
+    ("name", "fragment"), [("missing.wav", "no such file"), ("video_only.mp4", "no audio stream")]
 )
 def test_bad_inputs_are_one_line_errors(name, fragment):
     assert_one_line_error(run("detect", MEDIA / name, *MODEL, "-q"), name, fragment)

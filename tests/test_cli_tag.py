@@ -41,7 +41,7 @@ def reports(stdout: str) -> list[dict]:
     return [json.loads(line) for line in stdout.splitlines()]
 
 
-@pytest.mark.parametrize("name, codes", [("film.mkv", MATROSKA), ("film.mp4", MP4)])
+@pytest.mark.parametrize(("name", "codes"), [("film.mkv", MATROSKA), ("film.mp4", MP4)])
 def test_in_place_then_nothing_left_to_do(tmp_path, name, codes):
     movie = make_movie(tmp_path, name)
     listing = folder_listing(tmp_path)
@@ -96,7 +96,7 @@ def test_output_file(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "args, message",
+    ("args", "message"),
     [
         (["--in-place", "--output", "o.mkv"], "cannot be used together"),
         (["--check", "--in-place"], "writes nothing"),

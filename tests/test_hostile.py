@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import itertools
 import json
 import os
 import re
@@ -71,7 +72,7 @@ def assert_valid_timeline(document: dict, duration: float, tolerance: float, spa
     assert document["duration"] == pytest.approx(duration, abs=tolerance)
     times = [(span["start"], span["end"]) for span in document["spans"]]
     assert all(0 <= start < end <= document["duration"] for start, end in times)
-    assert all(a[1] == b[0] for a, b in zip(times, times[1:]))  # sorted, contiguous, never overlapping
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(times))  # sorted, contiguous, never overlapping
     if times:
         assert times[0][0] == 0.0 and times[-1][1] == document["duration"]
     # nonspeech: what a speech detector (once the pipeline has one) calls silence and tones
@@ -161,7 +162,7 @@ def test_file_without_read_permission(tmp_path: Path) -> None:
         prefix = ["setpriv", "--bounding-set", caps, "--inh-caps", caps]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "HF_HUB_OFFLINE": "1"}
     command = [*prefix, sys.executable, "-m", "langspan", "detect", "--model", MODEL, "-q", str(locked)]
-    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120, check=False)
     assert done.returncode == 1
     assert done.stdout == ""
     errors = [line for line in done.stderr.splitlines() if line.startswith("langspan")]
@@ -254,7 +255,7 @@ def server(tmp_path: Path):
     """A local http server over tmp_path/www, so --allow-url is tested for real and without a network."""
     www = tmp_path / "www"
     www.mkdir()
-    handler = lambda *args: _Handler(*args, directory=str(www))  # noqa: E731
+    handler = lambda *args: _Handler(*args, directory=str(www))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()

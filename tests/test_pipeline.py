@@ -1,3 +1,5 @@
+import itertools
+
 import numpy as np
 import pytest
 
@@ -16,7 +18,7 @@ def loudness_classifier():
 def assert_valid_spans(timeline):
     spans = timeline.spans
     assert list(spans) == sorted(spans)
-    assert all(a.end <= b.start for a, b in zip(spans, spans[1:]))
+    assert all(a.end <= b.start for a, b in itertools.pairwise(spans))
     assert all(0 <= s.start <= s.end <= timeline.duration + 1e-9 for s in spans)
 
 

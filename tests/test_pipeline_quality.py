@@ -1,5 +1,6 @@
 """Timeline quality end to end: speech detection, smoothing, unknown, expected languages, boundary refinement."""
 
+import itertools
 import json
 import subprocess
 from importlib import resources
@@ -74,11 +75,11 @@ def test_the_demo_podcast_matches_its_truth(standin):
         assert spans[-1].start == pytest.approx(truth[-1]["end"], abs=0.5)
         spans.pop()
     assert [s.language for s in spans] == [t["language"] for t in truth]
-    for left, right, boundary in zip(truth, truth[1:], spans[1:]):
+    for (left, right), boundary in zip(itertools.pairwise(truth), spans[1:], strict=True):
         pause = (left["end"], right["start"])  # any time inside the pause between the two is right
         assert pause[0] - 0.5 <= boundary.start <= pause[1] + 0.5, (boundary, pause)
     assert all(s.confidence > 0.8 and s.alternatives[0].language == s.language for s in spans[1:])
-    changes = sum(a.language != b.language for a, b in zip(spans[1:], spans[2:]))
+    changes = sum(a.language != b.language for a, b in itertools.pairwise(spans))
     assert timeline.stats["boundaries_refined"] == changes == 4
     assert timeline.stats["refinement_windows"] == 3 * changes
     assert timeline.stats["classified_windows"] < timeline.stats["windows"]  # the jingle was never classified

@@ -30,11 +30,16 @@ def test_spool_holds_the_bytes_in_a_private_folder_removed_afterwards():
 
 
 def test_spool_is_removed_when_the_work_fails_and_errors_name_stdin():
-    with pytest.raises(MediaError) as caught:
+    folders = []
+
+    def fail_on_the_spooled_file() -> None:
         with spooled_stdin(io.BytesIO(b"not media")) as path:
-            folder = path.parent
+            folders.append(path.parent)
             raise MediaError(f"{path}: not a readable media file (file:{path.absolute()}: Invalid data)", "tail")
-    assert not folder.exists()
+
+    with pytest.raises(MediaError) as caught:
+        fail_on_the_spooled_file()
+    assert folders and not folders[0].exists()
     assert str(caught.value) == "-: not a readable media file (file:-: Invalid data)"
     assert caught.value.stderr_tail == "tail"
 
@@ -44,9 +49,8 @@ def test_empty_stdin_is_a_media_error_and_leaves_nothing(tmp_path, monkeypatch):
     import tempfile
 
     monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
-    with pytest.raises(MediaError, match="no data on standard input"):
-        with spooled_stdin(io.BytesIO(b"")):
-            pass
+    with pytest.raises(MediaError, match="no data on standard input"), spooled_stdin(io.BytesIO(b"")):
+        pass
     assert list(tmp_path.iterdir()) == []
 
 

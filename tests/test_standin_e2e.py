@@ -21,7 +21,7 @@ def truth(name):
 
 
 @pytest.mark.parametrize(
-    "media,truth_file",
+    ("media", "truth_file"),
     [("tracks.mkv", "tracks.truth.json"), ("tracks_untagged.mkv", "tracks_untagged.truth.json"),
      ("tracks.mp4", "tracks_mp4.truth.json"), ("single.mp4", "single.truth.json")],
 )  # fmt: skip

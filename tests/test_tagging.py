@@ -12,6 +12,7 @@ import jsonschema
 import numpy as np
 import pytest
 
+from conftest import ScriptedClassifier
 from langspan.engine.local import DetectOptions
 from langspan.errors import ExportError, MediaError, UsageError
 from langspan.frontend import media
@@ -27,7 +28,6 @@ from langspan.tagging.decide import (
     track_language,
 )
 from langspan.timeline import Span, Timeline
-from conftest import ScriptedClassifier
 from tagging_media import folder_listing, languages, make_movie, never_load, sha256, tone_classifier
 
 # The scripted tone classifier labels tones as speech; speech detection would (rightly) call them nonspeech.
@@ -68,7 +68,7 @@ def test_no_clear_majority_is_mul():
     assert decision.confidence == pytest.approx(0.8)
 
 
-@pytest.mark.parametrize("share, expected", [(MAJORITY_SHARE - 0.01, "mul"), (MAJORITY_SHARE, "deu"), (0.9, "deu")])
+@pytest.mark.parametrize(("share", "expected"), [(MAJORITY_SHARE - 0.01, "mul"), (MAJORITY_SHARE, "deu"), (0.9, "deu")])
 def test_majority_threshold(share, expected):
     assert track_language(timeline((0, 100 * share, "deu", 0.9), (100 * share, 100, "fra", 0.9))).language == expected
 
@@ -94,7 +94,7 @@ SURE_DEU = TrackLanguage("deu", 0.9, 1.0, 100.0)
 
 
 @pytest.mark.parametrize(
-    "old, detected, options, action, new",
+    ("old", "detected", "options", "action", "new"),
     [
         (None, SURE_DEU, TagOptions(), "set", "ger"),
         ("ger", SURE_DEU, TagOptions(), "unchanged", "ger"),
@@ -119,7 +119,7 @@ def test_mp4_gets_the_terminology_code():
 
 
 @pytest.mark.parametrize(
-    "tag, verdict, reported",
+    ("tag", "verdict", "reported"),
     [
         (StreamTag(1, "ger", SURE_DEU, "ger", "unchanged"), "agree", "ger"),
         (StreamTag(1, "deu", SURE_DEU, "ger", "tagged"), "agree", "ger"),  # T form in an MKV names the same language
@@ -133,7 +133,7 @@ def test_verdict_and_reported_tag(tag, verdict, reported):
     assert (tag.verdict, tag.reported) == (verdict, reported)
 
 
-@pytest.mark.parametrize("raw, expected", [(None, None), ("", None), ("und", None), ("UND", None), ("Ger", "ger")])
+@pytest.mark.parametrize(("raw", "expected"), [(None, None), ("", None), ("und", None), ("UND", None), ("Ger", "ger")])
 def test_existing_tag(raw, expected):
     assert existing_tag(raw) == expected
 

@@ -168,7 +168,7 @@ def test_rttm_has_ten_typed_fields_per_speech_span_and_no_spaces_in_the_uri():
     assert turns == [(1.25, 3661.5, "eng"), (3661.5, 3663.0, "cpe"), (3663.0, 3664.0, "und")]
 
 
-@pytest.mark.parametrize("writer, delimiter", [(CSVWriter(), ","), (TSVWriter(), "\t")])
+@pytest.mark.parametrize(("writer", "delimiter"), [(CSVWriter(), ","), (TSVWriter(), "\t")])
 def test_csv_and_tsv_parse_with_the_csv_module(writer, delimiter):
     rows = list(csv.DictReader(io.StringIO(writer.dumps(timeline())), delimiter=delimiter))
     assert list(rows[0]) == ["start_ms", "end_ms", "language", "name", "confidence"]

@@ -36,7 +36,7 @@ def test_legend_shares_cover_speech_time_only():
     assert legend["nonspeech"]["share"] is None and legend["nonspeech"]["seconds"] == 20
     assert legend["und"]["share"] is None and legend["und"]["seconds"] == 100
     assert sum(e["share"] for e in legend.values() if e["share"] is not None) == pytest.approx(1, abs=1e-3)
-    assert list(legend)[0] == "deu"  # most speech first: it gets the clearest colour
+    assert next(iter(legend)) == "deu"  # most speech first: it gets the clearest colour
     assert len({e["colour"] for e in legend.values()}) == len(legend)
 
 

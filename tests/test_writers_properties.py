@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import re
 from pathlib import Path
@@ -45,7 +46,7 @@ def timelines(draw) -> Timeline:
     duration = draw(st.floats(0.0, 200_000.0))  # up to ~55 hours
     cuts = sorted(draw(st.lists(st.floats(0.0, duration), max_size=40)))
     spans = []
-    for start, end in zip(cuts, cuts[1:]):
+    for start, end in itertools.pairwise(cuts):
         if draw(st.booleans()) or start == end:  # keep some intervals, leave gaps elsewhere
             alternatives = draw(st.lists(st.builds(Alternative, PROBABILITIES, LANGUAGES), max_size=3))
             spans.append(Span(start, end, draw(LANGUAGES), draw(PROBABILITIES), tuple(alternatives)))
@@ -80,7 +81,7 @@ def test_json_round_trip(timeline: Timeline) -> None:
         (round(s.start, 3), round(s.end, 3), s.language) for s in timeline.spans
     ]
     assert all(0 <= s["start"] <= s["end"] <= document["duration"] for s in spans)
-    assert all(a["end"] <= b["start"] for a, b in zip(spans, spans[1:]))
+    assert all(a["end"] <= b["start"] for a, b in itertools.pairwise(spans))
     assert [[alt["language"] for alt in s["alternatives"]] for s in spans] == [
         [alt.language for alt in s.alternatives] for s in timeline.spans
     ]
@@ -98,7 +99,7 @@ def test_srt_round_trip(timeline: Timeline) -> None:
     assert [cue.content for cue in cues] == [cue_text(span) for _, _, span in kept]
     assert all(0 <= cue.start.total_seconds() < cue.end.total_seconds() for cue in cues)
     assert all(cue.end.total_seconds() <= round(timeline.duration * 1000) / 1000 for cue in cues)
-    assert all(a.end <= b.start for a, b in zip(cues, cues[1:]))
+    assert all(a.end <= b.start for a, b in itertools.pairwise(cues))
 
 
 ODD_NAME = Timeline("line\u2028separator\x85next \udcff.wav", 1, 2.0, "m", None, {}, (Span(0.0, 2.0, "eng", 0.5),))

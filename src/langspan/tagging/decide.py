@@ -254,7 +254,7 @@ def _classifier(classifier: Classifier | Callable[[], Classifier] | None, option
         return load_classifier(options)
     if hasattr(classifier, "predict"):
         return cast(Classifier, classifier)
-    return cast(Callable[[], Classifier], classifier)()
+    return classifier()
 
 
 class _RestrictedProbes:

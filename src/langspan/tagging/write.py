@@ -182,7 +182,7 @@ def _disposition(stream: dict) -> str:
 
 def run_ffmpeg(command: list[str], source: Path) -> None:
     # subprocess.run kills ffmpeg on any exception in the wait, KeyboardInterrupt included.
-    result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True)
+    result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, check=False)
     if result.returncode != 0:
         raise media.tool_error(f"{source}: ffmpeg could not copy the streams", result.stderr)
 
@@ -239,7 +239,7 @@ def differences(before: dict, after: dict, languages: Mapping[int, str]) -> list
     new = [s for s in after.get("streams", []) if s["index"] in _kept_streams(after)]
     if len(old) != len(new):
         return [f"{len(old)} streams became {len(new)}"]
-    for a, b in zip(old, new):
+    for a, b in zip(old, new, strict=True):
         found += _stream_differences(a, b, languages.get(a["index"]))
     found += _chapter_differences(before.get("chapters", []), after.get("chapters", []))
     old_tags, new_tags = _tags(before.get("format", {})), _tags(after.get("format", {}))
@@ -277,7 +277,7 @@ def _chapter_differences(old: list[dict], new: list[dict]) -> list[str]:
     if len(old) != len(new):
         return [f"{len(old)} chapters became {len(new)}"]
     found = []
-    for number, (a, b) in enumerate(zip(old, new), start=1):
+    for number, (a, b) in enumerate(zip(old, new, strict=True), start=1):
         moved = any(abs(float(a[key]) - float(b[key])) > CHAPTER_TOLERANCE for key in ("start_time", "end_time"))
         if moved or _tags(a) != _tags(b):
             found.append(f"chapter {number} changed")
