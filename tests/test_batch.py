@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 import langspan
-from conftest import MEDIA, TINY_MODEL, interruptible_children
+from conftest import MEDIA, TINY_MODEL, ffmpeg_path, interruptible_children
 from langspan import detect, detect_many
 from langspan.cli import app
 from langspan.engine.batch import MANIFEST_NAME, Batch, find_media, fingerprint
@@ -206,7 +206,7 @@ def test_ctrl_c_keeps_finished_files_in_the_manifest_and_leaves_no_partial_outpu
     library.mkdir()
     shutil.copy(MEDIA / "tone.wav", library / "a.wav")
     # An hour of silence keeps the tiny model busy long enough for the signal to land mid-file.
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono", "-t", "3600",
+    subprocess.run([ffmpeg_path(), "-nostdin", "-v", "error", "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono", "-t", "3600",
                     "-c:a", "flac", str(library / "b.flac")], check=True)  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(Path(langspan.__file__).parent.parent), "HF_HUB_OFFLINE": "1"}
     command = [sys.executable, "-m", "langspan", "detect", str(library), "-d", str(out), "--model", MODEL, "-q"]

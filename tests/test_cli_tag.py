@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import FIXTURES, TINY_MODEL
+from conftest import FIXTURES, TINY_MODEL, ffmpeg_path
 from langspan.cli import app
 from langspan.cli import common as cli_common
 from tagging_media import (
@@ -250,7 +250,7 @@ def long_german_movie(tmp_path_factory) -> Path:
     """The demo's German track looped to 200 s: long enough (over 48 probes × 2 s) for the sparse scan to stop early."""
     target = tmp_path_factory.mktemp("long") / "german.mkv"
     subprocess.run(
-        ["ffmpeg", "-nostdin", "-v", "error", "-stream_loop", "20", "-i", str(DEMO / "tracks.mkv"),
+        [ffmpeg_path(), "-nostdin", "-v", "error", "-stream_loop", "20", "-i", str(DEMO / "tracks.mkv"),
          "-map", "0:a:0", "-t", "200", "-c:a", "libopus", "-b:a", "32k", str(target)],
         check=True,
     )  # fmt: skip

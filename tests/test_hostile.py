@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from conftest import ffmpeg_path
 from hostile_corpus import CASES, SECRET_TOKEN, Case, Refused, hls, secret_media, tone, wav_bytes
 from langspan import detect
 from langspan.cli import app
@@ -308,7 +309,7 @@ def test_without_the_fence_ffmpeg_would_read_the_playlists_target(tmp_path: Path
     the format refusal is what stops it (if a future ffmpeg refuses by itself, this test says so)."""
     secret = secret_media(tmp_path)
     (tmp_path / "list.m3u8").write_text(hls(lambda folder: str(secret))(tmp_path))
-    command = ["ffmpeg", "-nostdin", "-v", "error", "-protocol_whitelist", "file,pipe"]
+    command = [ffmpeg_path(), "-nostdin", "-v", "error", "-protocol_whitelist", "file,pipe"]
     decoded = subprocess.run(
         [*command, "-i", media.local_url(tmp_path / "list.m3u8"), "-f", "f32le", "-ac", "1", "-ar", "16000", "pipe:1"],
         capture_output=True,

@@ -3,7 +3,7 @@ import itertools
 import numpy as np
 import pytest
 
-from conftest import MEDIA, ScriptedClassifier, one_hot
+from conftest import MEDIA, ScriptedClassifier, ffmpeg_path, one_hot
 from langspan import DetectOptions, detect
 from langspan.errors import MediaError, UsageError
 
@@ -117,7 +117,7 @@ def test_memory_does_not_grow_with_input_length(tmp_path, tiny_classifier):
     def tone(seconds):
         path = tmp_path / f"tone{seconds}.flac"
         source = f"sine=frequency=300:duration={seconds}:sample_rate=16000"
-        subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", source, str(path)], check=True)
+        subprocess.run([ffmpeg_path(), "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", source, str(path)], check=True)
         return path
 
     # Both inputs are long enough to fill the boundary-refinement buffer (bounded by design; measured: the peak

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from conftest import FIXTURES, TINY_MODEL, ScriptedClassifier
+from conftest import FIXTURES, TINY_MODEL, ScriptedClassifier, ffmpeg_path
 from langspan.cli import app
 from langspan.engine.local import detect
 from langspan.errors import UsageError
@@ -37,7 +37,7 @@ def sign_classifier(labels=("eng", "deu")):
 def test_silence_only_is_one_nonspeech_span_and_never_classified(tmp_path, tiny_classifier):
     silence = tmp_path / "silence.wav"
     subprocess.run(
-        ["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", "anullsrc=r=44100:cl=stereo", "-t", "9", str(silence)],
+        [ffmpeg_path(), "-nostdin", "-v", "error", "-f", "lavfi", "-i", "anullsrc=r=44100:cl=stereo", "-t", "9", str(silence)],
         check=True,
     )
     calls = []

@@ -3,7 +3,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import MEDIA, ScriptedClassifier, one_hot
+from conftest import MEDIA, ScriptedClassifier, ffmpeg_path, one_hot
 from langspan import scan
 from langspan.engine.sparse import StoppingRule, _confidence, probe_starts
 from langspan.errors import UsageError
@@ -19,7 +19,7 @@ def loudness_classifier():
 def make_track(path, seconds, loud_expression):
     """A 16 kHz FLAC tone whose amplitude follows ``loud_expression`` (true → loud → 'eng' for the scripted model)."""
     source = f"aevalsrc=if({loud_expression}\\,0.5\\,0.1)*sin(2*PI*440*t):d={seconds}:s=16000"
-    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", source, str(path)], check=True)
+    subprocess.run([ffmpeg_path(), "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", source, str(path)], check=True)
     return path
 
 

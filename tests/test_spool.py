@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import MEDIA, ROOT, TINY_MODEL
+from conftest import MEDIA, ROOT, TINY_MODEL, ffmpeg_path
 from langspan.errors import MediaError
 from langspan.frontend.spool import spooled_stdin
 
@@ -65,7 +65,7 @@ def _langspan(args: list[str], tmp_path: Path, **kwargs) -> subprocess.Popen:
 def test_mp4_with_its_index_at_the_end_reads_from_stdin(tmp_path):
     # 60 s of AAC: the moov atom comes after half a megabyte of data, more than a pipe lets ffmpeg look ahead.
     media = tmp_path / "late_index.m4a"
-    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=f=300:d=60", "-c:a", "aac", str(media)],
+    subprocess.run([ffmpeg_path(), "-v", "error", "-f", "lavfi", "-i", "sine=f=300:d=60", "-c:a", "aac", str(media)],
                    check=True)  # fmt: skip
     data = media.read_bytes()
     assert data.find(b"moov") > 500_000 > data.find(b"mdat")
