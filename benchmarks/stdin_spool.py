@@ -34,8 +34,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "speech.m4a"
         source = f"sine=f=300:d={minutes * 60}"
-        subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", source, "-c:a", "aac", "-b:a", "128k", str(path)],
-                       check=True)  # fmt: skip
+        command = [media.find_ffmpeg().ffmpeg, "-v", "error", "-f", "lavfi", "-i", source, "-c:a", "aac", "-b:a", "128k"]
+        subprocess.run([*command, str(path)], check=True)
 
         def decode() -> None:
             for _ in media.decode(path):
