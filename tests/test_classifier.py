@@ -96,6 +96,7 @@ def test_threads_option_sets_torch_threads_only_when_asked():
         HFClassifier(str(TINY_MODEL), threads=0)
 
 
+@pytest.mark.cuda
 @pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a CUDA GPU")
 @pytest.mark.parametrize("precision", ["auto", "fp16", "bf16"])
 def test_cuda_half_precisions_agree_with_fp32(precision):
