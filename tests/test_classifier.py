@@ -129,6 +129,7 @@ def standin_fp32(demo_windows):
 
 
 @pytest.mark.parametrize("precision", ["int8", "bf16"])
+@pytest.mark.slow
 def test_fast_precisions_agree_with_fp32_on_99_percent_of_the_stand_in_windows(precision, demo_windows, standin_fp32):
     # The accuracy guard behind `--precision auto`: the trained stand-in on the demo media, window by window.
     fast = HFClassifier(str(STANDIN_MODEL), device="cpu", precision=precision)

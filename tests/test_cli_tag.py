@@ -23,6 +23,9 @@ from tagging_media import (
     sha256,
 )
 
+# Every test here runs the real CLI with a real checkpoint on real media: seconds each.
+pytestmark = pytest.mark.slow
+
 TINY = str(TINY_MODEL)
 # The tiny model's labels in each container's form, written out by hand (see test_container_codes for all 256).
 # Special codes are the same in both; synthetic tones are no speech (zxx) once speech detection runs.

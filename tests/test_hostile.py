@@ -83,6 +83,7 @@ def assert_valid_timeline(document: dict, duration: float, tolerance: float, spa
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
+@pytest.mark.slow
 def test_corpus_case(case: Case, tmp_path: Path) -> None:
     inputs, out = tmp_path / "in", tmp_path / "out"
     inputs.mkdir()
@@ -111,6 +112,7 @@ def test_corpus_has_at_least_thirty_distinct_cases() -> None:
     assert len({case.id for case in CASES}) == len(CASES) >= 30
 
 
+@pytest.mark.slow
 def test_silence_is_one_span_over_the_whole_file(tmp_path: Path) -> None:
     # The speech detector finds no speech: one nonspeech span, and the model is never asked. Without it the model
     # must call every window something: identical silent windows get one label (or `und`: the random tiny model is
@@ -134,6 +136,7 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     assert result.stderr.rstrip("\n").splitlines()[-1] == f"langspan: error: {tmp_path / 'empty.wav'}: empty file"
 
 
+@pytest.mark.slow
 def test_one_bad_input_does_not_stop_the_others(tmp_path: Path) -> None:
     good = tmp_path / "good.wav"
     good.write_bytes(wav_bytes(tone(2.0), 16_000))
@@ -149,6 +152,7 @@ def test_one_bad_input_does_not_stop_the_others(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------------------------- unreadable file
 
 
+@pytest.mark.slow
 def test_file_without_read_permission(tmp_path: Path) -> None:
     """Root reads any file, so as root the run drops the two capabilities that bypass file permissions."""
     locked = tmp_path / "locked.wav"
@@ -183,6 +187,7 @@ def tone_wav(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_output_folder_under_a_regular_file(tmp_path: Path, tone_wav: Path) -> None:
     # Root ignores permission bits, so "not writable" is made of something root cannot do either: a folder
     # inside a regular file.
@@ -198,6 +203,7 @@ def test_output_folder_on_a_filesystem_that_refuses_folders(tone_wav: Path) -> N
     assert not Path("/proc/langspan-out").exists()
 
 
+@pytest.mark.slow
 def test_output_file_inside_a_regular_file(tmp_path: Path, tone_wav: Path) -> None:
     (tmp_path / "plain").write_text("keep")
     result = run_detect("-o", str(tmp_path / "plain" / "x.json"), str(tone_wav))
@@ -205,6 +211,7 @@ def test_output_file_inside_a_regular_file(tmp_path: Path, tone_wav: Path) -> No
 
 
 @pytest.mark.parametrize("overwrite", [[], ["--overwrite"]], ids=["plain", "overwrite"])
+@pytest.mark.slow
 def test_output_path_that_is_a_directory(tmp_path: Path, tone_wav: Path, overwrite: list[str]) -> None:
     (tmp_path / "result.json").mkdir()
     result = run_detect(*overwrite, "-o", str(tmp_path / "result.json"), str(tone_wav))
@@ -212,6 +219,7 @@ def test_output_path_that_is_a_directory(tmp_path: Path, tone_wav: Path, overwri
     assert list((tmp_path / "result.json").iterdir()) == []
 
 
+@pytest.mark.slow
 def test_output_path_that_is_a_fifo_is_never_replaced(tmp_path: Path, tone_wav: Path) -> None:
     fifo = tmp_path / "result.json"
     os.mkfifo(fifo)
@@ -220,6 +228,7 @@ def test_output_path_that_is_a_fifo_is_never_replaced(tmp_path: Path, tone_wav: 
     assert fifo.is_fifo()
 
 
+@pytest.mark.slow
 def test_existing_output_is_kept_without_overwrite(tmp_path: Path, tone_wav: Path) -> None:
     (tmp_path / "result.json").write_text("keep")
     result = run_detect("-o", str(tmp_path / "result.json"), str(tone_wav))
@@ -227,6 +236,7 @@ def test_existing_output_is_kept_without_overwrite(tmp_path: Path, tone_wav: Pat
     assert (tmp_path / "result.json").read_text() == "keep"
 
 
+@pytest.mark.slow
 def test_several_formats_write_all_or_nothing(tmp_path: Path, tone_wav: Path) -> None:
     out = tmp_path / "out"
     (out / "talk.srt").mkdir(parents=True)  # the second format's destination cannot be written
@@ -265,6 +275,7 @@ def server(tmp_path: Path):
     httpd.server_close()
 
 
+@pytest.mark.slow
 def test_allow_url_reads_http_like_a_local_file(server, tone_wav: Path) -> None:
     www, base = server
     shutil.copy(tone_wav, www / "talk.wav")
@@ -337,6 +348,7 @@ def test_protocol_fence_holds_even_if_a_playlist_got_through(server, tmp_path: P
     assert_nothing_leaked(result.stdout, result.stderr)
 
 
+@pytest.mark.slow
 def test_nan_and_inf_in_an_array_at_another_rate() -> None:
     """The in-memory path (resampled by ffmpeg through a pipe) meets the same broken samples as the NaN WAV."""
     samples = np.stack([tone(1.5, 44_100), tone(1.5, 44_100)], axis=1).astype(np.float32)

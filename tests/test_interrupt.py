@@ -87,6 +87,7 @@ def reap_adopted(name: str) -> list[int]:
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads child processes from /proc")
 @pytest.mark.parametrize("target", ["process", "process-group"])
+@pytest.mark.slow
 def test_sigint_during_detect(long_input: Path, tmp_path: Path, target: str) -> None:
     """``process``: the signal reaches langspan alone, so langspan must stop ffmpeg itself. ``process-group``: what
     Ctrl-C in a terminal does, ffmpeg gets it too."""

@@ -22,6 +22,7 @@ def assert_valid_spans(timeline):
     assert all(0 <= s.start <= s.end <= timeline.duration + 1e-9 for s in spans)
 
 
+@pytest.mark.slow
 def test_every_audio_stream_gets_a_timeline(tiny_classifier):
     timelines = detect(MEDIA / "two_tracks.mkv", classifier=tiny_classifier)
     assert [t.stream for t in timelines] == [1, 2]
@@ -32,6 +33,7 @@ def test_every_audio_stream_gets_a_timeline(tiny_classifier):
         assert_valid_spans(timeline)
 
 
+@pytest.mark.slow
 def test_same_input_twice_gives_identical_output(tiny_classifier):
     first = detect(MEDIA / "chirp.mp3", classifier=tiny_classifier)
     second = detect(MEDIA / "chirp.mp3", classifier=tiny_classifier)
@@ -55,6 +57,7 @@ def test_windows_are_batched_by_equal_length(tiny_classifier):
     assert classifier.calls == [4, 4, 2, 1]
 
 
+@pytest.mark.slow
 def test_arrays_at_other_rates_are_resampled():
     (timeline,) = detect(np.zeros((44_100 * 3, 2), np.float32), sample_rate=44_100, classifier=loudness_classifier())
     assert timeline.duration == pytest.approx(3.0, abs=0.01)
@@ -69,6 +72,7 @@ def test_pydub_audio_segments_are_accepted():
     assert timeline.duration == pytest.approx(2.5, abs=0.01)
 
 
+@pytest.mark.slow
 def test_stream_selection_and_its_errors(tiny_classifier):
     timelines = detect(MEDIA / "two_tracks.mkv", classifier=tiny_classifier, streams=(2,))
     assert [t.stream for t in timelines] == [2]
@@ -111,6 +115,7 @@ def _traced_peak_of_detect(path, classifier) -> int:
         tracemalloc.stop()
 
 
+@pytest.mark.slow
 def test_memory_does_not_grow_with_input_length(tmp_path, tiny_classifier):
     import subprocess
 

@@ -34,6 +34,7 @@ def sign_classifier(labels=("eng", "deu")):
     return ScriptedClassifier(labels, answer)
 
 
+@pytest.mark.slow
 def test_silence_only_is_one_nonspeech_span_and_never_classified(tmp_path, tiny_classifier):
     silence = tmp_path / "silence.wav"
     subprocess.run(
@@ -64,6 +65,7 @@ def standin():
     return HFClassifier(str(STANDIN), device="cpu")
 
 
+@pytest.mark.slow
 def test_the_demo_podcast_matches_its_truth(standin):
     """Jingle, then eng/deu/fra/spa/eng with short pauses at each switch: a nonspeech intro, the same language
     sequence as the truth with no spurious span, and every boundary within the pause between two spans (±0.5 s)."""
@@ -127,6 +129,7 @@ def test_language_changes_are_placed_between_window_edges(change):
     assert sum(classifier.calls) == 10 + 3  # the tiling plus the probes, nothing more
 
 
+@pytest.mark.slow
 def test_cli_options_reach_the_output_and_validate(tmp_path):
     out = tmp_path / "t.json"
     args = ["detect", str(TINY_MODEL.parent / "media" / "tone.wav"), "--model", str(TINY_MODEL), "-q", "-o", str(out)]

@@ -62,6 +62,7 @@ def _langspan(args: list[str], tmp_path: Path, **kwargs) -> subprocess.Popen:
     return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
 
 
+@pytest.mark.slow
 def test_mp4_with_its_index_at_the_end_reads_from_stdin(tmp_path):
     # 60 s of AAC: the moov atom comes after half a megabyte of data, more than a pipe lets ffmpeg look ahead.
     media = tmp_path / "late_index.m4a"
@@ -79,6 +80,7 @@ def test_mp4_with_its_index_at_the_end_reads_from_stdin(tmp_path):
     assert list((tmp_path / "tmp").iterdir()) == []
 
 
+@pytest.mark.slow
 def test_bad_media_on_stdin_fails_with_one_line_naming_stdin(tmp_path):
     with open(MEDIA / "corrupt.mp4", "rb") as stdin:
         process = _langspan(["-"], tmp_path, stdin=stdin)
@@ -90,6 +92,7 @@ def test_bad_media_on_stdin_fails_with_one_line_naming_stdin(tmp_path):
     assert list((tmp_path / "tmp").iterdir()) == []
 
 
+@pytest.mark.slow
 def test_sigterm_while_reading_stdin_removes_the_spool(tmp_path):
     process = _langspan(["-"], tmp_path, stdin=subprocess.PIPE)
     assert process.stdin is not None

@@ -8,6 +8,9 @@ from conftest import FIXTURES
 from langspan import detect
 from langspan.models.wav2vec2 import HFClassifier
 
+# The stand-in checkpoint over the demo media: seconds per file.
+pytestmark = pytest.mark.slow
+
 DEMO = FIXTURES / "demo"
 
 

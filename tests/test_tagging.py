@@ -228,6 +228,7 @@ def test_check_finds_a_wrong_tag_and_accepts_a_right_one_in_any_form(tmp_path):
     assert result.disagrees
 
 
+@pytest.mark.slow
 def test_existing_tags_are_kept_unless_forced(tmp_path):
     movie = make_movie(tmp_path, "tagged.mkv", (None, "eng"))
     classifier = tone_classifier()
@@ -277,6 +278,7 @@ def test_languages_the_model_gives_no_probability_are_equally_likely(untagged_mk
         assert tag.detected.confidence == pytest.approx(0.5)
 
 
+@pytest.mark.slow
 def test_languages_restriction_applies_to_the_scan_probes(tmp_path):
     movie = make_movie(tmp_path, "long.mkv", seconds=240)  # long enough to be decided from probes
     result = tag_file(movie, TagOptions(detect=TONES, dry_run=True, languages=("eng", "fra")), tone_classifier())
@@ -324,6 +326,7 @@ def test_output_must_keep_the_container(untagged_mkv, tmp_path):
         tag_file(untagged_mkv, TagOptions(output=tmp_path / "film.mp4"), never_load)
 
 
+@pytest.mark.slow
 def test_a_long_track_is_decided_from_a_few_probes(tmp_path):
     movie = make_movie(tmp_path, "long.mkv", seconds=240)  # 120 windows per track
     classifier = tone_classifier()
@@ -336,6 +339,7 @@ def test_a_long_track_is_decided_from_a_few_probes(tmp_path):
     assert 2 * 8 <= sum(classifier.calls) <= 2 * 16
 
 
+@pytest.mark.slow
 def test_full_pass_classifies_every_window(tmp_path):
     movie = make_movie(tmp_path, "long.mkv", seconds=240)
     classifier = tone_classifier()

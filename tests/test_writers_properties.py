@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import jsonschema
+import pytest
 import srt
 import webvtt
 from hypothesis import example, given
@@ -70,6 +71,7 @@ def strict_json(text: str):
 
 @given(timelines())
 @example(Timeline("line\u2028separator\x85next \udcff.wav", 1, 2.0, "m", None, {}, (Span(0.0, 2.0, "eng", 0.5),)))
+@pytest.mark.slow
 def test_json_round_trip(timeline: Timeline) -> None:
     text = JSONWriter().dumps(timeline)
     text.encode("utf-8")  # writable to a UTF-8 file or terminal
@@ -88,6 +90,7 @@ def test_json_round_trip(timeline: Timeline) -> None:
 
 
 @given(timelines())
+@pytest.mark.slow
 def test_srt_round_trip(timeline: Timeline) -> None:
     cues = list(srt.parse(SRTWriter().dumps(timeline)))
     milliseconds = [(round(s.start * 1000), round(s.end * 1000), s) for s in timeline.spans]
@@ -158,6 +161,7 @@ def test_csv_tsv_and_audacity_columns(timeline: Timeline) -> None:
 
 @given(timelines())
 @example(ODD_NAME)
+@pytest.mark.slow
 def test_html_data_round_trip(timeline: Timeline) -> None:
     page = HTMLWriter().dumps_all([timeline])
     page.encode("utf-8")
