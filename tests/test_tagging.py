@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from conftest import ScriptedClassifier
-from langspan.engine.local import DetectOptions
 from langspan.errors import ExportError, MediaError, UsageError
 from langspan.frontend import media
+from langspan.options import DetectOptions
 from langspan.tagging.decide import (
     MAJORITY_SHARE,
     StreamTag,

@@ -11,9 +11,10 @@ Public API::
 """
 
 from .engine.batch import FileResult, detect_many
-from .engine.local import DetectOptions, detect, load_classifier
+from .engine.local import detect, load_classifier
 from .engine.sparse import ScanResult, scan
 from .errors import ExportError, FFmpegNotFound, LangspanError, MediaError, ModelError, UsageError
+from .options import DetectOptions
 from .timeline import Alternative, Span, Timeline
 
 __version__ = "0.1.0"

@@ -15,10 +15,11 @@ from typing import Annotated
 import typer
 
 from ..engine.batch import Batch
-from ..engine.local import DetectOptions, detect, load_classifier
+from ..engine.local import detect, load_classifier
 from ..errors import LangspanError, UsageError
 from ..frontend.spool import STDIN_NAME, spooled_stdin
-from ..models.wav2vec2 import DEFAULT_MODEL
+from ..models.base import DEFAULT_MODEL
+from ..options import DetectOptions
 from ..segmentation.segmenter import MIN_CONFIDENCE, MIN_SPAN, SWITCH_PENALTY
 from ..writers import ALL_FORMATS, WRITERS
 from .batch import check_batch, ray_settings_for, run_batch

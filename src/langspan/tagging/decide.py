@@ -28,9 +28,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
 
-import numpy as np
-
-from ..engine.local import DetectOptions, ProgressCallback, detect, load_classifier, select_streams
+from ..engine.core import ProgressCallback
+from ..engine.local import detect, load_classifier
 from ..engine.sparse import ScanResult, scan
 from ..errors import UsageError
 from ..frontend import media
@@ -41,12 +40,11 @@ from ..languages import (
     UNKNOWN,
     bcp47,
     container_code,
-    label_indices,
     parse_language_list,
     same_language,
 )
-from ..models.wav2vec2 import Classifier
-from ..segmentation.segmenter import restrict
+from ..models.base import Classifier
+from ..options import DetectOptions
 from ..timeline import Timeline, options_to_dict
 from . import write as tagwriter
 
@@ -196,7 +194,7 @@ def tag_file(
     if options.writes:  # a destination that cannot be written fails before minutes of analysis
         tagwriter.destination_container(source, container, options.output, options.overwrite, options.engine)
     info = media.media_info(str(source), before)  # the one probe: the analysis below reuses it
-    streams = select_streams(info, options.detect.streams)
+    streams = info.select(options.detect.streams)
     old = {stream.index: existing_tag(stream.language) for stream in streams}
     analyse = [index for index, tag in old.items() if tag is None or options.force or options.check]
     detected = track_languages(source, analyse, options, classifier, progress, info)
@@ -229,11 +227,11 @@ def track_languages(
     options: TagOptions,
     classifier: Classifier | Callable[[], Classifier] | None,
     progress: ProgressCallback | None,
-    info: media.MediaInfo | None = None,
+    media_info: media.MediaInfo | None = None,
 ) -> dict[int, TrackLanguage]:
     """The dominant language of each stream index: sparse scan, or a full pass with ``options.full_pass``.
 
-    ``info`` is ``source``'s probe when the caller has it already (the file is then not probed again).
+    ``media_info`` is ``source``'s probe when the caller has it already (the file is then not probed again).
     """
     if not streams:
         return {}
@@ -241,10 +239,9 @@ def track_languages(
     detect_options = replace(options.detect, streams=tuple(streams), languages=languages)
     model = _classifier(classifier, detect_options)
     if options.full_pass:
-        timelines = detect(source, detect_options, classifier=model, progress=progress, info=info)
+        timelines = detect(source, detect_options, classifier=model, progress=progress, media_info=media_info)
         return {timeline.stream: track_language(timeline) for timeline in timelines}  # type: ignore[misc]
-    probes = _RestrictedProbes(model, label_indices(languages, model.labels))
-    results = scan(source, detect_options, classifier=probes, progress=progress, info=info)
+    results = scan(source, detect_options, classifier=model, progress=progress, media_info=media_info)
     return {result.stream: scanned_track_language(result) for result in results}  # type: ignore[misc]
 
 
@@ -255,22 +252,6 @@ def _classifier(classifier: Classifier | Callable[[], Classifier] | None, option
     if hasattr(classifier, "predict"):
         return cast(Classifier, classifier)
     return classifier()
-
-
-class _RestrictedProbes:
-    """``classifier`` with its posteriors restricted to the expected languages the way the engine restricts a full
-    pass (``restrict`` over ``label_indices``), for the sparse scan's probes, which do not restrict them yet
-    (issue 12: the scan's fix makes this redundant; restricting twice changes nothing, so it is harmless then)."""
-
-    def __init__(self, classifier: Classifier, allowed: Sequence[int] | None) -> None:
-        self.classifier = classifier
-        self.allowed = allowed
-        self.labels = classifier.labels
-        self.name = classifier.name
-        self.revision = classifier.revision
-
-    def predict(self, batch: Sequence[np.ndarray]) -> np.ndarray:
-        return restrict(self.classifier.predict(batch), self.allowed)
 
 
 def scanned_track_language(result: ScanResult) -> TrackLanguage:
