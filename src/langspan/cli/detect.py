@@ -18,6 +18,7 @@ from ..engine.batch import Batch
 from ..engine.local import detect, load_classifier
 from ..errors import LangspanError, UsageError
 from ..frontend.spool import STDIN_NAME, spooled_stdin
+from ..languages import parse_language_list
 from ..models.base import DEFAULT_MODEL
 from ..options import DetectOptions
 from ..segmentation.segmenter import MIN_CONFIDENCE, MIN_SPAN, SWITCH_PENALTY
@@ -112,7 +113,8 @@ def detect_command(
             model=model, revision=revision, device=device, precision=precision, batch_size=batch_size,
             threads=threads, window=window, hop=hop, min_window=min_window, top_k=top_k,
             streams=tuple(streams) if streams else None, include_windows=include_windows, allow_url=allow_url,
-            languages=languages, vad=vad, min_speech=min_speech, min_span=min_span, min_confidence=min_confidence,
+            languages=parse_language_list(languages) if languages is not None else None,
+            vad=vad, min_speech=min_speech, min_span=min_span, min_confidence=min_confidence,
             switch_penalty=switch_penalty, refine_probes=refine_probes,
         )  # fmt: skip
         writers = writers_for(formats, output)

@@ -23,7 +23,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -41,13 +41,14 @@ from .local import detect, load_classifier
 MANIFEST_NAME = "langspan-manifest.jsonl"
 # What a folder scan picks up: the audio and video containers ffmpeg reads that people keep in media libraries.
 # Anything else in the folder (subtitles, images, our own outputs) is left alone; name files explicitly to force.
-AUDIO_EXTENSIONS = frozenset(
-    "aac ac3 aif aiff alac amr ape au caf dts eac3 flac m4a m4b mka mp2 mp3 mpc oga ogg opus ra spx tta wav wma wv"
-    .split()
-)
-VIDEO_EXTENSIONS = frozenset(
-    "3gp asf avi divx f4v flv m2ts m4v mkv mov mp4 mpeg mpg mts mxf ogv rm rmvb ts vob webm wmv".split()
-)
+AUDIO_EXTENSIONS = frozenset({
+    "aac", "ac3", "aif", "aiff", "alac", "amr", "ape", "au", "caf", "dts", "eac3", "flac", "m4a", "m4b", "mka", "mp2",
+    "mp3", "mpc", "oga", "ogg", "opus", "ra", "spx", "tta", "wav", "wma", "wv",
+})  # fmt: skip
+VIDEO_EXTENSIONS = frozenset({
+    "3gp", "asf", "avi", "divx", "f4v", "flv", "m2ts", "m4v", "mkv", "mov", "mp4", "mpeg", "mpg", "mts", "mxf", "ogv",
+    "rm", "rmvb", "ts", "vob", "webm", "wmv",
+})  # fmt: skip
 MEDIA_EXTENSIONS = AUDIO_EXTENSIONS | VIDEO_EXTENSIONS
 OK, SKIPPED, FAILED = "ok", "skipped", "failed"
 ENGINES = ("local", "ray")
@@ -99,7 +100,7 @@ def find_media(
     stems = [relative.with_suffix("") for _, relative in found]
     clashes = {stem for stem in stems if stems.count(stem) > 1}
     return [
-        Job(path, relative if stem in clashes else stem) for (path, relative), stem in zip(found, stems)
+        Job(path, relative if stem in clashes else stem) for (path, relative), stem in zip(found, stems, strict=True)
     ]
 
 
@@ -180,7 +181,7 @@ class Batch:
         progress: ProgressCallback | None = None,
         ray_address: str | None = None,
         ray_options: Any = None,
-    ) -> Iterator[FileResult]:
+    ) -> Generator[FileResult, None, None]:
         """Process the jobs: up-to-date ones are skipped, the others go through ``engine`` (local | ray)."""
         if engine not in ENGINES:
             raise UsageError(f"--engine must be local or ray, got {engine!r}")
@@ -249,13 +250,14 @@ class Batch:
         if self.manifest_path is None:
             return result
         size, mtime = stat if stat is not None else (None, None)
+        outputs = [self._relative(output) for output in result.outputs]
         record = {
             "file": str(job.path),
             "status": result.status,
             "seconds": round(result.seconds, 3),
             "audio_seconds": round(result.audio_seconds, 3),
             "error": result.error,
-            "outputs": [self._relative(output) for output in result.outputs],
+            "outputs": outputs,
             "size": size,
             "mtime_ns": mtime,
             "fingerprint": self.fingerprint,
@@ -269,7 +271,7 @@ class Batch:
         except OSError as error:
             raise ExportError(f"{self.manifest_path}: cannot write ({error.strerror or error})") from None
         self._records[_key(job.path)] = record
-        self._ours.update(record["outputs"])
+        self._ours.update(outputs)
         return result
 
     def _relative(self, path: Path) -> str:

@@ -101,7 +101,7 @@ class SpeechGate:
         self.min_speech = options.min_speech
         self.detector = SpeechDetector() if options.vad else None  # stateful: one per stream, fed in order
 
-    def __call__(self, batch: list[Window]) -> tuple[list[WindowSpeech | None], list[int]]:
+    def __call__(self, batch: list[Window]) -> tuple[Sequence[WindowSpeech | None], list[int]]:
         """Speech in each window of a model batch of one stream (the whole batch through the detector in one call;
         None everywhere without a detector) and the indexes of the windows with enough speech to classify."""
         if self.detector is None:
@@ -140,8 +140,10 @@ class WindowStage:
             for window in batch:
                 self.audio.add(window.start_sample, window.samples)
             speech, wanted = self.gate(batch)
-            probabilities = self.predict([batch[i].samples for i in wanted]) if wanted else []
-            results = window_results(batch, speech, dict(zip(wanted, probabilities)))
+            probabilities: np.ndarray | list[np.ndarray] = []
+            if wanted:
+                probabilities = self.predict([batch[i].samples for i in wanted])
+            results = window_results(batch, speech, dict(zip(wanted, probabilities, strict=True)))
             self.windows += len(results)
             self.classified += len(wanted)
             if self.options.include_windows:
@@ -195,8 +197,8 @@ def window_results(
         WindowResult(
             window.tile_start, window.tile_end, probabilities.get(i),
             *((found.fraction, found.intervals) if found else (None, ())),
-        )  # fmt: skip
-        for i, (window, found) in enumerate(zip(batch, speech))
+        )
+        for i, (window, found) in enumerate(zip(batch, speech, strict=True))
     ]
 
 

@@ -150,7 +150,7 @@ def _scan_stream(
     if duration is None or duration <= rule.max_probes * spec.window:
         return _full_pass(path, info, stream.index, options, classifier, 0.0, progress)
     votes: Counter = Counter()
-    probability_sums: Counter = Counter()
+    probability_sums: dict[str, float] = {}
     seconds = 0.0
     starts = probe_starts(duration, spec.window, rule.max_probes)
     clips = prefetch(
@@ -172,12 +172,12 @@ def _scan_stream(
     return _full_pass(path, info, stream.index, options, classifier, seconds, progress)
 
 
-def _count_votes(probabilities: np.ndarray, labels: tuple[str, ...], votes: Counter, sums: Counter) -> None:
+def _count_votes(probabilities: np.ndarray, labels: tuple[str, ...], votes: Counter, sums: dict[str, float]) -> None:
     """Each window votes for its most probable label; ``sums`` adds up the probability behind each vote."""
     for row in probabilities:
         best = int(np.argmax(row))
         votes[labels[best]] += 1
-        sums[labels[best]] += float(row[best])
+        sums[labels[best]] = sums.get(labels[best], 0.0) + float(row[best])
 
 
 def _full_pass(
@@ -191,12 +191,12 @@ def _full_pass(
 ) -> ScanResult:
     dense = replace(options, streams=(index,), include_windows=True)
     (timeline,) = detect(path, dense, classifier=classifier, progress=progress, media_info=info)
-    classified = [w for w in timeline.windows or () if w.probabilities is not None]
+    classified = [(w.end - w.start, w.probabilities) for w in timeline.windows or () if w.probabilities is not None]
     votes: Counter = Counter()
-    probability_sums: Counter = Counter()
+    probability_sums: dict[str, float] = {}
     if classified:
-        _count_votes(np.stack([w.probabilities for w in classified]), timeline.labels, votes, probability_sums)
-    seconds = probe_seconds + sum(w.end - w.start for w in classified)
+        _count_votes(np.stack([row for _, row in classified]), timeline.labels, votes, probability_sums)
+    seconds = probe_seconds + sum(length for length, _ in classified)
     return _result(path, index, timeline.duration, votes, probability_sums, seconds, timeline)
 
 
@@ -205,7 +205,7 @@ def _result(
     index: int,
     duration: float,
     votes: Counter,
-    probability_sums: Counter,
+    probability_sums: dict[str, float],
     seconds: float,
     timeline: Timeline | None = None,
 ) -> ScanResult:

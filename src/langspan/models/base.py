@@ -53,9 +53,15 @@ class ModelInfo:
 class Classifier(Protocol):
     """What the engines need from a language classifier (``info`` is optional for classifiers of your own)."""
 
-    labels: tuple[str, ...]
-    name: str
-    revision: str | None
+    # Read-only properties: a plain attribute satisfies them, and so does a property (HFClassifier's).
+    @property
+    def labels(self) -> tuple[str, ...]: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def revision(self) -> str | None: ...
 
     def predict(self, batch: Sequence[np.ndarray]) -> np.ndarray:
         """Probabilities [B, len(labels)] for B windows of 16 kHz mono float32 (lengths may differ)."""
