@@ -17,7 +17,8 @@ import typer
 from .. import __version__
 from ..models.base import DEFAULT_MODEL
 from .common import DebugOption, ModelOption, RevisionOption, errors_to_exit
-from .detect import detect_command, scan_command
+from .detect import detect_command
+from .scan import scan_command
 from .tag import tag_command
 
 app = typer.Typer(

@@ -26,11 +26,16 @@ stderr = Console(stderr=True, highlight=False)
 ModelOption = Annotated[str, typer.Option("--model", "-m", help="Hugging Face model id or local checkpoint folder.")]
 RevisionOption = Annotated[str | None, typer.Option(help="Model revision (branch, tag or commit) on the hub.")]
 DeviceOption = Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")]
-ThreadsOption = Annotated[int | None, typer.Option(help="CPU threads for the model [default: torch's].")]
+ThreadsOption = Annotated[int | None, typer.Option(help="CPU threads for the model \\[default: torch's].")]
 StreamsOption = Annotated[
-    list[int] | None, typer.Option("--stream", help="Audio stream index (ffprobe numbering), repeatable \\[default: all].")
+    list[int] | None,
+    typer.Option("--stream", help="Audio stream index (ffprobe numbering), repeatable \\[default: all]."),
 ]
 DebugOption = Annotated[bool, typer.Option(help="Show tracebacks.")]
+LanguagesOption = Annotated[
+    str | None,
+    typer.Option(help="Expected languages, comma-separated ISO 639-3 or 639-1 codes (eng,deu or en,de)."),
+]
 
 
 @contextmanager

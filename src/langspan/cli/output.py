@@ -55,7 +55,9 @@ def write_outputs(
             sys.stdout.write(writer.dumps_all(timelines))
         sys.stdout.flush()
         return
-    planned = plan_outputs(timelines, writers, lambda writer, stream: output_path(writer, stream, source, output, output_dir))
+    planned = plan_outputs(
+        timelines, writers, lambda writer, stream: output_path(writer, stream, source, output, output_dir)
+    )
     write_planned(planned, lambda target: overwrite, make_folders=output_dir is not None)
 
 
@@ -76,9 +78,7 @@ def print_table(timelines: list[Timeline]) -> None:
         for column in ("start", "end", "language", "name", "confidence"):
             table.add_column(column, justify="right" if column in ("start", "end", "confidence") else "left")
         for span in timeline.spans:
-            table.add_row(
-                _clock(span.start), _clock(span.end), span.language, span.name, f"{span.confidence:.0%}"
-            )
+            table.add_row(_clock(span.start), _clock(span.end), span.language, span.name, f"{span.confidence:.0%}")
         stderr.print(table)
 
 
@@ -86,7 +86,6 @@ def _clock(seconds: float) -> str:
     minutes, secs = divmod(seconds, 60)
     hours, minutes = divmod(int(minutes), 60)
     return f"{hours}:{minutes:02d}:{secs:06.3f}" if hours else f"{minutes:02d}:{secs:06.3f}"
-
 
 
 def print_span(source: str, stream: int | None, span) -> None:

@@ -10,7 +10,8 @@ and appends one JSON line per input to ``output_dir/langspan-manifest.jsonl``::
 ``status`` is ``ok``, ``skipped`` (outputs already up to date) or ``failed`` (``error`` says why). A file is up to
 date when the manifest's last ``ok``/``skipped`` record for it has the same input size and modification time, the
 same ``fingerprint`` (langspan version, every effective DetectOptions field — model and revision included, the
-model family's defaults filled in — the formats and the engine) and all of its outputs still exist. Size + mtime instead of a content hash: hashing a media library
+model family's defaults filled in — the formats and the engine) and all of its outputs still exist. Size + mtime
+instead of a content hash: hashing a media library
 means reading all of it again, which is what resuming is meant to avoid.
 
 One bad file never stops a batch: its error is recorded and the next file goes on.
@@ -250,14 +251,13 @@ class Batch:
         if self.manifest_path is None:
             return result
         size, mtime = stat if stat is not None else (None, None)
-        outputs = [self._relative(output) for output in result.outputs]
         record = {
             "file": str(job.path),
             "status": result.status,
             "seconds": round(result.seconds, 3),
             "audio_seconds": round(result.audio_seconds, 3),
             "error": result.error,
-            "outputs": outputs,
+            "outputs": [self._relative(output) for output in result.outputs],
             "size": size,
             "mtime_ns": mtime,
             "fingerprint": self.fingerprint,
@@ -271,7 +271,7 @@ class Batch:
         except OSError as error:
             raise ExportError(f"{self.manifest_path}: cannot write ({error.strerror or error})") from None
         self._records[_key(job.path)] = record
-        self._ours.update(outputs)
+        self._ours.update(self._relative(output) for output in result.outputs)
         return result
 
     def _relative(self, path: Path) -> str:

@@ -101,16 +101,17 @@ class SpeechGate:
         self.min_speech = options.min_speech
         self.detector = SpeechDetector() if options.vad else None  # stateful: one per stream, fed in order
 
-    def __call__(self, batch: list[Window]) -> tuple[Sequence[WindowSpeech | None], list[int]]:
+    def __call__(self, batch: list[Window]) -> tuple[list[WindowSpeech | None], list[int]]:
         """Speech in each window of a model batch of one stream (the whole batch through the detector in one call;
         None everywhere without a detector) and the indexes of the windows with enough speech to classify."""
         if self.detector is None:
             return [None] * len(batch), list(range(len(batch)))
         for window in batch:
             self.detector.add(window.start_sample, window.samples)
-        speech = [self.detector.speech(w.start_sample, w.end_sample) for w in batch]
+        found = [self.detector.speech(w.start_sample, w.end_sample) for w in batch]
         self.detector.forget(batch[-1].start_sample)
-        return speech, [i for i, found in enumerate(speech) if found.fraction >= self.min_speech]
+        speech: list[WindowSpeech | None] = list(found)
+        return speech, [i for i, share in enumerate(found) if share.fraction >= self.min_speech]
 
     def has_speech(self, clip: np.ndarray) -> bool:
         """Whether a clip on its own (a scan probe) has enough speech to classify."""
@@ -140,9 +141,7 @@ class WindowStage:
             for window in batch:
                 self.audio.add(window.start_sample, window.samples)
             speech, wanted = self.gate(batch)
-            probabilities: np.ndarray | list[np.ndarray] = []
-            if wanted:
-                probabilities = self.predict([batch[i].samples for i in wanted])
+            probabilities = self.predict([batch[i].samples for i in wanted]) if wanted else np.zeros((0, 0))
             results = window_results(batch, speech, dict(zip(wanted, probabilities, strict=True)))
             self.windows += len(results)
             self.classified += len(wanted)
@@ -195,7 +194,9 @@ def window_results(
     """WindowResults of one batch; windows missing from ``probabilities`` were not classified."""
     return [
         WindowResult(
-            window.tile_start, window.tile_end, probabilities.get(i),
+            window.tile_start,
+            window.tile_end,
+            probabilities.get(i),
             *((found.fraction, found.intervals) if found else (None, ())),
         )
         for i, (window, found) in enumerate(zip(batch, speech, strict=True))
@@ -252,6 +253,8 @@ def segment_incrementally(
     """Spans as soon as they are final: through ``segmenter.stream`` when the segmenter has one (it yields each
     span once later windows can no longer change it), otherwise all at once at the end of the stream."""
     if hasattr(segmenter, "stream"):
-        yield from segmenter.stream(windows, labels, refine) if refine is not None else segmenter.stream(windows, labels)
+        yield from (
+            segmenter.stream(windows, labels, refine) if refine is not None else segmenter.stream(windows, labels)
+        )
     else:
         yield from segmenter(list(windows), labels)

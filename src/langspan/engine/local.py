@@ -17,6 +17,7 @@ from ..errors import UsageError
 from ..frontend import media
 from ..models.base import Classifier, info_of
 from ..models.registry import load_classifier as load_family_classifier
+from ..models.registry import read_info
 from ..options import DetectOptions
 from ..timeline import Timeline
 from .core import ProgressCallback, RestrictedPredictor, SpanCallback, analyse_stream
@@ -24,6 +25,9 @@ from .core import ProgressCallback, RestrictedPredictor, SpanCallback, analyse_s
 
 def load_classifier(options: DetectOptions) -> Classifier:
     """Load the model once (the family is picked from the checkpoint); pass it to ``detect`` for every input."""
+    # Settings that do not fit this model's defaults (``--hop 5`` with its 2 s windows) are usage errors found from
+    # its configuration, before the weights load.
+    options.resolved(read_info(options.model, options.revision))
     classifier = load_family_classifier(options.load_options())
     RestrictedPredictor(classifier, options.languages)  # fail before any input if the model lacks a language
     return classifier

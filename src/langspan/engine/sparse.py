@@ -23,7 +23,7 @@ track so short that the probes would cover it anyway, or one whose duration is u
 from __future__ import annotations
 
 import os
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from math import comb
 from typing import Any
@@ -111,9 +111,9 @@ def scan(
     source: str | os.PathLike[str],
     options: DetectOptions | None = None,
     *,
-    confidence: float = 0.99,
-    min_probes: int = 8,
-    max_probes: int = 48,
+    confidence: float = StoppingRule.confidence,
+    min_probes: int = StoppingRule.min_probes,
+    max_probes: int = StoppingRule.max_probes,
     classifier: Classifier | None = None,
     progress: ProgressCallback | None = None,
     media_info: media.MediaInfo | None = None,
@@ -150,8 +150,8 @@ def _scan_stream(
     if duration is None or duration <= rule.max_probes * spec.window:
         return _full_pass(path, info, stream.index, options, classifier, 0.0, progress)
     votes: Counter = Counter()
-    probability_sums: dict[str, float] = {}
-    seconds = 0.0
+    probability_sums: defaultdict[str, float] = defaultdict(float)
+    seconds: float = 0.0
     starts = probe_starts(duration, spec.window, rule.max_probes)
     clips = prefetch(
         (media.decode_clip(path, stream.index, start, spec.window, options.allow_url) for start in starts),
@@ -172,12 +172,14 @@ def _scan_stream(
     return _full_pass(path, info, stream.index, options, classifier, seconds, progress)
 
 
-def _count_votes(probabilities: np.ndarray, labels: tuple[str, ...], votes: Counter, sums: dict[str, float]) -> None:
+def _count_votes(
+    probabilities: np.ndarray, labels: tuple[str, ...], votes: Counter[str], sums: defaultdict[str, float]
+) -> None:
     """Each window votes for its most probable label; ``sums`` adds up the probability behind each vote."""
     for row in probabilities:
         best = int(np.argmax(row))
         votes[labels[best]] += 1
-        sums[labels[best]] = sums.get(labels[best], 0.0) + float(row[best])
+        sums[labels[best]] += float(row[best])
 
 
 def _full_pass(
@@ -191,12 +193,13 @@ def _full_pass(
 ) -> ScanResult:
     dense = replace(options, streams=(index,), include_windows=True)
     (timeline,) = detect(path, dense, classifier=classifier, progress=progress, media_info=info)
-    classified = [(w.end - w.start, w.probabilities) for w in timeline.windows or () if w.probabilities is not None]
+    classified = [w for w in timeline.windows or () if w.probabilities is not None]
     votes: Counter = Counter()
-    probability_sums: dict[str, float] = {}
-    if classified:
-        _count_votes(np.stack([row for _, row in classified]), timeline.labels, votes, probability_sums)
-    seconds = probe_seconds + sum(length for length, _ in classified)
+    probability_sums: defaultdict[str, float] = defaultdict(float)
+    rows = [w.probabilities for w in classified if w.probabilities is not None]
+    if rows:
+        _count_votes(np.stack(rows), timeline.labels, votes, probability_sums)
+    seconds = probe_seconds + sum(w.end - w.start for w in classified)
     return _result(path, index, timeline.duration, votes, probability_sums, seconds, timeline)
 
 
@@ -205,7 +208,7 @@ def _result(
     index: int,
     duration: float,
     votes: Counter,
-    probability_sums: dict[str, float],
+    probability_sums: defaultdict[str, float],
     seconds: float,
     timeline: Timeline | None = None,
 ) -> ScanResult:

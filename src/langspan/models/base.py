@@ -53,7 +53,7 @@ class ModelInfo:
 class Classifier(Protocol):
     """What the engines need from a language classifier (``info`` is optional for classifiers of your own)."""
 
-    # Read-only properties: a plain attribute satisfies them, and so does a property (HFClassifier's).
+    # Read-only properties, so that a classifier may compute them (from its ModelInfo) or simply set them.
     @property
     def labels(self) -> tuple[str, ...]: ...
 

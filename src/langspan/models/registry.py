@@ -5,17 +5,16 @@ weights), ``read_info(model, revision) -> ModelInfo`` and ``load(options) -> Cla
 order and the first that recognises the checkpoint wins; the wav2vec2-style audio classifiers come last because
 they accept any audio-classification checkpoint with language labels.
 
-To add a family: write a module in this package with such an object and put it in ``FAMILIES``.
+To add a family: write a module in this package with such an object and add it to ``families()``.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-from ..errors import ModelError, one_line
+from ..errors import ModelError
 from .base import Classifier, LoadOptions, ModelInfo
+from .wav2vec2 import FAMILY as WAV2VEC2
 
 
 class Family(Protocol):
@@ -29,9 +28,7 @@ class Family(Protocol):
 
 
 def families() -> list[Family]:
-    """The known families, most specific first (imported here so that importing langspan stays light)."""
-    from .wav2vec2 import FAMILY as WAV2VEC2
-
+    """The known families, most specific first."""
     return [WAV2VEC2]
 
 
@@ -50,25 +47,3 @@ def read_info(model: str, revision: str | None = None) -> ModelInfo:
 def load_classifier(options: LoadOptions) -> Classifier:
     """Load the model once, with the family that recognises it."""
     return family_for(options.model, options.revision).load(options)
-
-
-@lru_cache(maxsize=8)
-def hf_config(model: str, revision: str | None) -> Any:
-    """A Hugging Face configuration (local folder or hub cache), read once per process."""
-    from transformers import AutoConfig
-
-    try:
-        return AutoConfig.from_pretrained(model, revision=revision)
-    except (OSError, ValueError, KeyError) as error:
-        raise model_error(model, error) from None
-
-
-def model_error(model: str, error: BaseException) -> ModelError:
-    """A one-line ModelError that says how to get the model."""
-    if Path(model).is_dir():
-        return ModelError(f"cannot load model folder {model!r}: {one_line(error).rstrip('.')}")
-    return ModelError(
-        f"cannot load model {model!r}: not a local folder and not in the Hugging Face cache (offline, or no such "
-        f"model). Download it where there is network with `huggingface-cli download {model}`, or pass --model PATH "
-        "to a folder saved with save_pretrained"
-    )

@@ -20,8 +20,8 @@ from ..errors import ModelError, UsageError
 from ..languages import to_iso639_3
 from .base import DEFAULT_MODEL, LoadOptions, ModelInfo, linear_parameters, prepare_torch, resolve_precision
 from .cpu_memory import reuse_large_buffers
+from .hub import hf_config, model_error
 from .quantize import convert, quantize_int8
-from .registry import hf_config, model_error
 
 
 class Wav2Vec2Family:
@@ -121,4 +121,3 @@ def _load(model: str, revision: str | None):
     except (OSError, ValueError, KeyError) as error:
         raise model_error(model, error) from error
     return feature_extractor, network
-
