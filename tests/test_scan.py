@@ -107,6 +107,7 @@ def test_decode_clip_seeks_into_the_stream(tmp_path):
     assert len(media.decode_clip(track, None, 40.0, 2.0)) == 0
 
 
+@pytest.mark.slow
 def test_probes_are_restricted_to_the_expected_languages(tmp_path, monkeypatch):
     """Regression: the probes once voted over every label, ignoring ``languages`` (only a full pass honoured it)."""
     labels = ("eng", "deu", "fra")
