@@ -239,7 +239,9 @@ def track_languages(
     detect_options = replace(options.detect, streams=tuple(streams), languages=languages)
     model = _classifier(classifier, detect_options)
     if options.full_pass:
-        timelines = detect(source, detect_options, classifier=model, progress=progress, media_info=media_info)
+        timelines = detect(
+            source, detect_options, classifier=model, progress=progress, media_info=media_info, density="dense"
+        )
         return {timeline.stream: track_language(timeline) for timeline in timelines}  # type: ignore[misc]
     results = scan(source, detect_options, classifier=model, progress=progress, media_info=media_info)
     return {result.stream: scanned_track_language(result) for result in results}  # type: ignore[misc]
