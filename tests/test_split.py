@@ -45,7 +45,7 @@ def test_one_file_per_span_with_the_spans_duration(talk, tmp_path):
     jsonschema.validate(manifest, SCHEMA)
     assert manifest["schema"] == "langspan.split" and manifest["mode"] == "copy" and not manifest["by_language"]
     assert sorted(folder_listing(out)) == sorted([entry["file"] for entry in manifest["files"]] + ["talk.split.json"])
-    for entry, span in zip(manifest["files"], result.timeline.spans):
+    for entry, span in zip(manifest["files"], result.timeline.spans, strict=True):
         assert (entry["start"], entry["end"]) == (round(span.start, 3), round(span.end, 3))
         assert entry["file"].startswith(f"talk.{entry['index']:03d}.{entry['language']}.")
         assert abs(duration(out / entry["file"]) - (span.end - span.start)) <= COPY_TOLERANCE
