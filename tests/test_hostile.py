@@ -197,6 +197,7 @@ def test_output_folder_under_a_regular_file(tmp_path: Path, tone_wav: Path) -> N
     assert (tmp_path / "plain").read_text() == "keep"
 
 
+@pytest.mark.slow
 def test_output_folder_on_a_filesystem_that_refuses_folders(tone_wav: Path) -> None:
     result = run_detect("-d", "/proc/langspan-out", str(tone_wav))
     assert_refused(result, "/proc/langspan-out", r"cannot create the output folder \(.+\)")

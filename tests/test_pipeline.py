@@ -68,6 +68,7 @@ def test_arrays_at_other_rates_are_resampled():
     assert timeline.duration == pytest.approx(3.0, abs=0.01)
 
 
+@pytest.mark.slow
 def test_pydub_audio_segments_are_accepted():
     from pydub import AudioSegment
 
