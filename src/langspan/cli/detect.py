@@ -27,6 +27,7 @@ from .common import (
     DeviceOption,
     ModelOption,
     RevisionOption,
+    StallTimeoutOption,
     StreamsOption,
     ThreadsOption,
     errors_to_exit,
@@ -35,6 +36,7 @@ from .common import (
     report,
     sigterm_as_interrupt,
     stderr,
+    use_stall_timeout,
 )
 from .output import check_destination, print_span, print_table, streaming_writer, write_outputs, writers_for
 
@@ -101,12 +103,14 @@ def detect_command(
     refine_probes: Annotated[
         int, typer.Option(help="Extra windows per change of language to place it precisely (0: off).")
     ] = 3,
+    stall_timeout: StallTimeoutOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table or progress on stderr.")] = False,
     debug: DebugOption = False,
 ) -> None:
     """Detect the spoken language over time in every audio stream of each input."""
     batch: Batch | None = None
     with errors_to_exit(debug):
+        use_stall_timeout(stall_timeout)
         options = DetectOptions(
             model=model, revision=revision, device=device, precision=precision, batch_size=batch_size,
             threads=threads, window=window, hop=hop, min_window=min_window, top_k=top_k,
@@ -168,6 +172,7 @@ def scan_command(
     confidence: Annotated[float, typer.Option(help="Stop once the leading language is this certain.")] = 0.99,
     min_probes: Annotated[int, typer.Option(help="Probe windows classified before the scan may stop.")] = 8,
     max_probes: Annotated[int, typer.Option(help="Probe windows before falling back to a full pass.")] = 48,
+    stall_timeout: StallTimeoutOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table on stderr.")] = False,
     debug: DebugOption = False,
 ) -> None:
@@ -175,6 +180,7 @@ def scan_command(
     from ..engine.sparse import StoppingRule, scan
 
     with errors_to_exit(debug):
+        use_stall_timeout(stall_timeout)
         options = DetectOptions(
             model=model, revision=revision, device=device, precision=precision, threads=threads,
             streams=tuple(streams) if streams else None,
