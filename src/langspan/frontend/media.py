@@ -213,7 +213,9 @@ def probe_raw(path: str | os.PathLike[str], allow_url: bool = False) -> dict:
     timeout = stall_timeout()
     try:
         # subprocess.run kills and reaps ffprobe on a timeout and on any exception in the wait (Ctrl-C included).
-        result = subprocess.run([*command, url], stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
+        result = subprocess.run(
+            [*command, url], stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False
+        )
     except subprocess.TimeoutExpired:
         raise MediaError(f"{path}: ffprobe stalled: no answer within {timeout:g} s (see --stall-timeout)") from None
     if result.returncode != 0:
