@@ -24,7 +24,8 @@ from langspan.cli import app
 
 
 def run(library: Path, out: Path, *args: str):
-    return CliRunner().invoke(app, ["detect", str(library), "-d", str(out), "--model", MODEL, "--no-vad", *args])
+    args = ("--no-vad", "--threads", "1", *args)
+    return CliRunner().invoke(app, ["detect", str(library), "-d", str(out), "--model", MODEL, *args])
 
 
 def records(out: Path) -> list[dict]:

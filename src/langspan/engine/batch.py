@@ -28,6 +28,7 @@ cut mid-append) are ignored and reported in ``Batch.notes``; the files they were
 from __future__ import annotations
 
 import datetime
+import errno
 import fcntl
 import hashlib
 import json
@@ -311,13 +312,23 @@ class Batch:
         finished."""
         assert self.manifest_path is not None
         _make_folder(self.manifest_path.parent)
+        line = (json.dumps(record, ensure_ascii=False) + "\n").encode()
         try:
-            with open(self.manifest_path, "a", encoding="utf-8") as manifest:
-                manifest.write(json.dumps(record, ensure_ascii=False) + "\n")
-                manifest.flush()
-                os.fsync(manifest.fileno())
+            handle = os.open(self.manifest_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
         except OSError as error:
             raise ExportError(f"{self.manifest_path}: cannot write ({error.strerror or error})") from None
+        try:
+            size = os.fstat(handle).st_size
+            try:
+                if os.write(handle, line) != len(line):  # a disk that filled up mid-line
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                os.fsync(handle)
+            except OSError as error:
+                with suppress(OSError):
+                    os.ftruncate(handle, size)  # take back the torn line rather than leave it for the next run
+                raise ExportError(f"{self.manifest_path}: cannot write ({error.strerror or error})") from None
+        finally:
+            os.close(handle)
 
     def _relative(self, path: Path) -> str:
         assert self.output_dir is not None
