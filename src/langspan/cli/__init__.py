@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from .. import __version__
+from .._entry import end_of_startup
 from ..models.wav2vec2 import DEFAULT_MODEL, model_error
 from .common import DebugOption, ModelOption, RevisionOption, errors_to_exit
 from .detect import detect_command, scan_command
@@ -42,6 +43,7 @@ def main(
 ) -> None:
     """Which language is spoken, when, and on which audio track."""
     _quiet_transformers()
+    end_of_startup()  # the command starts: its own Ctrl-C handling takes over (see langspan._entry)
 
 
 def _quiet_transformers() -> None:
