@@ -14,9 +14,10 @@ import argparse
 import json
 from pathlib import Path
 
-from langspan.engine.local import DetectOptions, detect
+from langspan.engine.local import detect
 from langspan.languages import NONSPEECH
 from langspan.models.wav2vec2 import HFClassifier
+from langspan.options import DetectOptions
 from langspan.segmentation.segmenter import MergeSegmenter
 
 

@@ -19,7 +19,7 @@ from conftest import MEDIA, TINY_MODEL, interruptible_children
 from langspan import detect, detect_many
 from langspan.cli import app
 from langspan.engine.batch import MANIFEST_NAME, Batch, find_media, fingerprint
-from langspan.engine.local import DetectOptions
+from langspan.options import DetectOptions
 from langspan.writers import get_writer
 
 MODEL = str(TINY_MODEL)

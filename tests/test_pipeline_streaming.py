@@ -11,7 +11,9 @@ from typer.testing import CliRunner
 
 from conftest import FIXTURES, MEDIA, TINY_MODEL
 from langspan.cli import app
-from langspan.engine.local import DetectOptions, detect, segment_incrementally
+from langspan.engine.core import segment_incrementally
+from langspan.engine.local import detect
+from langspan.options import DetectOptions
 from langspan.segmentation.segmenter import MergeSegmenter
 from langspan.timeline import WindowResult
 from langspan.writers import JSONLinesWriter

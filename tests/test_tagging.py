@@ -12,8 +12,8 @@ import jsonschema
 import numpy as np
 import pytest
 
-from langspan.engine.local import DetectOptions
 from langspan.errors import ExportError, MediaError, UsageError
+from langspan.options import DetectOptions
 from langspan.tagging.decide import (
     MAJORITY_SHARE,
     RestrictedClassifier,

@@ -8,6 +8,11 @@ Public API::
     results = langspan.scan("film.mkv")                   # dominant language per audio stream, sparse
     for result in langspan.detect_many(["talks/"], output_dir="out", formats=["json", "srt"]):
         print(result.path, result.status)                # ok | skipped (up to date) | failed
+    langspan.WRITERS["srt"]().dump(timelines[0], "talk.srt")
+    report = langspan.tag_file("film.mkv", langspan.TagOptions(in_place=True), classifier=lambda: model)
+
+Everything else lives in modules named after their stage (``langspan.frontend``, ``.models``, ``.segmentation``,
+``.engine``, ``.writers``, ``.tagging``, ``.cli``): see docs/architecture.md. Names exported here are the stable API.
 """
 
 from __future__ import annotations
@@ -20,24 +25,32 @@ __version__ = "0.1.0"
 
 # The public names are imported on first use (PEP 562), so that `import langspan` itself takes milliseconds: the
 # command line can install its Ctrl-C handler (langspan._entry) only once this package is imported, and the
-# tenths of a second numpy, torch's neighbours and the engine take to import must already be covered by it.
+# tenths of a second numpy, the engine and their neighbours take to import must already be covered by it.
 _EXPORTS = {
     "FileResult": "engine.batch", "detect_many": "engine.batch",
-    "DetectOptions": "engine.local", "detect": "engine.local", "load_classifier": "engine.local",
+    "detect": "engine.local", "load_classifier": "engine.local",
     "ScanResult": "engine.sparse", "scan": "engine.sparse",
     "ExportError": "errors", "FFmpegNotFound": "errors", "LangspanError": "errors", "MediaError": "errors",
     "ModelError": "errors", "UsageError": "errors",
-    "Alternative": "timeline", "Span": "timeline", "Timeline": "timeline",
+    "Classifier": "models.base", "LoadOptions": "models.base", "ModelInfo": "models.base",
+    "DetectOptions": "options",
+    "TagOptions": "tagging.decide", "tag_file": "tagging.decide",
+    "Alternative": "timeline", "Span": "timeline", "Timeline": "timeline", "WindowResult": "timeline",
+    "WRITERS": "writers", "Writer": "writers", "get_writer": "writers",
 }  # fmt: skip
 
 if TYPE_CHECKING:
     from typing import Any
 
     from .engine.batch import FileResult, detect_many
-    from .engine.local import DetectOptions, detect, load_classifier
+    from .engine.local import detect, load_classifier
     from .engine.sparse import ScanResult, scan
     from .errors import ExportError, FFmpegNotFound, LangspanError, MediaError, ModelError, UsageError
-    from .timeline import Alternative, Span, Timeline
+    from .models.base import Classifier, LoadOptions, ModelInfo
+    from .options import DetectOptions
+    from .tagging.decide import TagOptions, tag_file
+    from .timeline import Alternative, Span, Timeline, WindowResult
+    from .writers import WRITERS, Writer, get_writer
 
 
 def __getattr__(name: str) -> Any:
@@ -54,21 +67,30 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "WRITERS",
     "Alternative",
+    "Classifier",
     "DetectOptions",
     "ExportError",
     "FFmpegNotFound",
     "FileResult",
     "LangspanError",
+    "LoadOptions",
     "MediaError",
     "ModelError",
+    "ModelInfo",
     "ScanResult",
     "Span",
+    "TagOptions",
     "Timeline",
     "UsageError",
+    "WindowResult",
+    "Writer",
     "__version__",
     "detect",
     "detect_many",
+    "get_writer",
     "load_classifier",
     "scan",
+    "tag_file",
 ]

@@ -16,9 +16,10 @@ import typer
 
 from .. import __version__
 from .._entry import end_of_startup
-from ..models.wav2vec2 import DEFAULT_MODEL, model_error
+from ..models.base import DEFAULT_MODEL
 from .common import DebugOption, ModelOption, RevisionOption, errors_to_exit
-from .detect import detect_command, scan_command
+from .detect import detect_command
+from .scan import scan_command
 from .tag import tag_command
 
 app = typer.Typer(
@@ -68,14 +69,10 @@ def languages_command(
 
 
 def model_labels(model: str, revision: str | None) -> list[str]:
-    """Labels from the checkpoint's config alone: no weights are loaded."""
-    from transformers import AutoConfig
+    """Labels (ISO 639-3) from the checkpoint's configuration alone: no weights are loaded."""
+    from ..models.registry import read_info
 
-    try:
-        config = AutoConfig.from_pretrained(model, revision=revision)
-    except (OSError, ValueError) as error:
-        raise model_error(model, error) from None
-    return [str(config.id2label[i]) for i in range(len(config.id2label))]
+    return list(read_info(model, revision).labels)
 
 
 # The commands, in the order `langspan --help` lists them.

@@ -18,7 +18,7 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from ..errors import LangspanError, UsageError
 from ..frontend import media
@@ -28,9 +28,10 @@ stderr = Console(stderr=True, highlight=False)
 ModelOption = Annotated[str, typer.Option("--model", "-m", help="Hugging Face model id or local checkpoint folder.")]
 RevisionOption = Annotated[str | None, typer.Option(help="Model revision (branch, tag or commit) on the hub.")]
 DeviceOption = Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")]
-ThreadsOption = Annotated[int | None, typer.Option(help="CPU threads for the model [default: torch's].")]
+ThreadsOption = Annotated[int | None, typer.Option(help="CPU threads for the model \\[default: torch's].")]
 StreamsOption = Annotated[
-    list[int] | None, typer.Option("--stream", help="Audio stream index (ffprobe numbering), repeatable \\[default: all].")
+    list[int] | None,
+    typer.Option("--stream", help="Audio stream index (ffprobe numbering), repeatable \\[default: all]."),
 ]
 DebugOption = Annotated[bool, typer.Option(help="Show tracebacks.")]
 StallTimeoutOption = Annotated[
@@ -51,6 +52,12 @@ def use_stall_timeout(seconds: float | None) -> None:
             raise UsageError(f"--stall-timeout must be a number of seconds ≥ 0, got {seconds}")
         os.environ[media.STALL_TIMEOUT_ENV] = repr(seconds)
     media.stall_timeout()
+
+
+LanguagesOption = Annotated[
+    str | None,
+    typer.Option(help="Expected languages, comma-separated ISO 639-3 or 639-1 codes (eng,deu or en,de)."),
+]
 
 
 @contextmanager
@@ -112,7 +119,7 @@ def progress_bar(quiet: bool):
         return
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[done]}"), TimeRemainingColumn())
     with Progress(*columns, console=stderr, transient=True) as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def update(label: str, done: float, total: float | None) -> None:
             if label not in tasks:

@@ -1,30 +1,33 @@
-"""``langspan detect`` (language timelines of media files, or of folders in batch mode) and ``langspan scan`` (the
-dominant language of each audio stream from a few probe windows).
+"""``langspan detect``: language timelines of media files, or of folders in batch mode.
 
-Split from ``cli.py`` to keep each module readable; like it, the only code here that prints or exits.
+The command function only gathers its parameters; ``detect_batch`` and ``detect_files`` do the work. Like the rest
+of the command line, the only code here that prints or exits.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from contextlib import contextmanager
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from ..engine.batch import Batch
-from ..engine.local import DetectOptions, detect, load_classifier
+from ..engine.batch import ENGINES, Batch
+from ..engine.local import detect, load_classifier
 from ..errors import LangspanError, UsageError
 from ..frontend.spool import STDIN_NAME, spooled_stdin
-from ..models.wav2vec2 import DEFAULT_MODEL
+from ..languages import parse_language_list
+from ..models.base import DEFAULT_MODEL
+from ..options import DetectOptions
 from ..segmentation.segmenter import MIN_CONFIDENCE, MIN_SPAN, SWITCH_PENALTY
-from ..writers import ALL_FORMATS, WRITERS
+from ..writers import ALL_FORMATS, WRITERS, Writer
 from .batch import check_batch, ray_settings_for, run_batch
 from .common import (
     DebugOption,
     DeviceOption,
+    LanguagesOption,
     ModelOption,
     RevisionOption,
     StallTimeoutOption,
@@ -39,6 +42,11 @@ from .common import (
     use_stall_timeout,
 )
 from .output import check_destination, print_span, print_table, streaming_writer, write_outputs, writers_for
+
+DEFAULTS = DetectOptions()
+OPTION_FIELDS = tuple(field.name for field in fields(DetectOptions))
+# Rich reads [words] as markup: a literal bracket in a help text is escaped.
+FAMILY = "\\[default: the model family's; %g for MMS-LID]"
 
 
 def detect_command(
@@ -65,81 +73,124 @@ def detect_command(
     recursive: Annotated[
         bool, typer.Option("--recursive", "-r", help="Batch mode: also scan sub-folders of folder inputs.")
     ] = False,
-    engine: Annotated[str, typer.Option(help="Batch engine: local, or ray (needs langspan[ray]).")] = "local",
+    engine: Annotated[str, typer.Option(help="Batch engine: local, or ray (needs langspan\\[ray]).")] = ENGINES[0],
     ray_address: Annotated[
-        str | None, typer.Option(help="Ray cluster to join (e.g. ray://head:10001) [default: local Ray].")
+        str | None, typer.Option(help="Ray cluster to join (e.g. ray://head:10001) \\[default: local Ray].")
     ] = None,
     ray_actors: Annotated[int, typer.Option(help="Ray: classifier actors (model copies).")] = 1,
     ray_gpus: Annotated[float, typer.Option(help="Ray: GPUs per classifier actor (fractions share a GPU).")] = 0.0,
     model: ModelOption = DEFAULT_MODEL,
     revision: RevisionOption = None,
-    device: DeviceOption = "auto",
+    device: DeviceOption = DEFAULTS.device,
     precision: Annotated[
         str, typer.Option(help="auto, fp32, int8, fp16 or bf16 (auto: int8 on CPU, fp16 on CUDA).")
-    ] = "auto",
-    batch_size: Annotated[int, typer.Option(help="Windows per model call (32-64 on a GPU).")] = 8,
+    ] = DEFAULTS.precision,
+    batch_size: Annotated[int, typer.Option(help="Windows per model call (32-64 on a GPU).")] = DEFAULTS.batch_size,
     threads: ThreadsOption = None,
-    window: Annotated[float, typer.Option(help="Window length in seconds.")] = 2.0,
-    hop: Annotated[float | None, typer.Option(help="Seconds between window starts [default: window].")] = None,
-    min_window: Annotated[float, typer.Option(help="Drop a last window shorter than this (seconds).")] = 0.5,
-    top_k: Annotated[int, typer.Option(help="Alternatives listed per span.")] = 3,
+    window: Annotated[
+        float | None, typer.Option(help="Window length in seconds \\[default: the model family's; 2 for MMS-LID].")
+    ] = DEFAULTS.window,
+    hop: Annotated[
+        float | None, typer.Option(help="Seconds between window starts \\[default: the family's, else window].")
+    ] = DEFAULTS.hop,
+    min_window: Annotated[
+        float, typer.Option(help="Drop a last window shorter than this (seconds).")
+    ] = DEFAULTS.min_window,
+    top_k: Annotated[int, typer.Option(help="Alternatives listed per span.")] = DEFAULTS.top_k,
     streams: StreamsOption = None,
     include_windows: Annotated[bool, typer.Option(help="Add per-window results to the JSON output.")] = False,
     allow_url: Annotated[
         bool, typer.Option(help="Also read http(s):// inputs (over http/https only; see SECURITY.md).")
     ] = False,
-    languages: Annotated[
-        str | None, typer.Option(help="Expected languages, comma-separated ISO 639-3 or 639-1 codes (eng,deu or en,de).")
-    ] = None,
-    vad: Annotated[bool, typer.Option(help="Detect speech first; windows without speech become nonspeech.")] = True,
-    min_speech: Annotated[float, typer.Option(help="Least share of speech for a window to be classified.")] = 0.25,
-    min_span: Annotated[float, typer.Option(help="Shorter language spans join their neighbour (seconds).")] = MIN_SPAN,
+    languages: LanguagesOption = None,
+    vad: Annotated[
+        bool, typer.Option(help="Detect speech first; windows without speech become nonspeech.")
+    ] = DEFAULTS.vad,
+    min_speech: Annotated[
+        float, typer.Option(help="Least share of speech for a window to be classified.")
+    ] = DEFAULTS.min_speech,
+    min_span: Annotated[
+        float | None, typer.Option(help=f"Shorter language spans join their neighbour (seconds) {FAMILY % MIN_SPAN}.")
+    ] = DEFAULTS.min_span,
     min_confidence: Annotated[
-        float, typer.Option(help="Spans whose mean probability is lower are labelled und.")
-    ] = MIN_CONFIDENCE,
+        float | None,
+        typer.Option(help=f"Spans whose mean probability is lower are labelled und {FAMILY % MIN_CONFIDENCE}."),
+    ] = DEFAULTS.min_confidence,
     switch_penalty: Annotated[
-        float, typer.Option(help="Cost of a change of language when smoothing (higher: fewer changes).")
-    ] = SWITCH_PENALTY,
+        float | None,
+        typer.Option(
+            help=f"Cost of a change of language when smoothing (higher: fewer changes) {FAMILY % SWITCH_PENALTY}."
+        ),
+    ] = DEFAULTS.switch_penalty,
     refine_probes: Annotated[
         int, typer.Option(help="Extra windows per change of language to place it precisely (0: off).")
-    ] = 3,
+    ] = DEFAULTS.refine_probes,
     stall_timeout: StallTimeoutOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table or progress on stderr.")] = False,
     debug: DebugOption = False,
 ) -> None:
     """Detect the spoken language over time in every audio stream of each input."""
-    batch: Batch | None = None
+    settings = dict(locals())
     with errors_to_exit(debug):
         use_stall_timeout(stall_timeout)
-        options = DetectOptions(
-            model=model, revision=revision, device=device, precision=precision, batch_size=batch_size,
-            threads=threads, window=window, hop=hop, min_window=min_window, top_k=top_k,
-            streams=tuple(streams) if streams else None, include_windows=include_windows, allow_url=allow_url,
-            languages=languages, vad=vad, min_speech=min_speech, min_span=min_span, min_confidence=min_confidence,
-            switch_penalty=switch_penalty, refine_probes=refine_probes,
-        )  # fmt: skip
-        writers = writers_for(formats, output)
+        options = options_from(settings)
+        destination = Destination(writers_for(formats, output), output, output_dir, overwrite)
         ray_settings = ray_settings_for(engine, ray_address, ray_actors, ray_gpus)
-        # A folder with --output-dir is a batch; without it, a folder is just not a media file (an error per input).
-        if engine == "ray" or (output_dir is not None and any(Path(path).is_dir() for path in inputs)):
-            check_batch(inputs, output, output_dir)
-            batch = Batch(inputs, options, output_dir=output_dir, formats=[w.name for w in writers],
-                          recursive=recursive, overwrite=overwrite)  # fmt: skip
-    if batch is not None:
-        with sigterm_as_interrupt(), errors_to_exit(debug):  # Ctrl-C: exit 130 there, after this hint
-            try:
-                failed = run_batch(batch, engine, ray_settings, quiet, stderr)
-            except KeyboardInterrupt:
-                print("langspan: finished files are in the manifest; run again to resume", file=sys.stderr)
-                raise
-        if failed:
-            raise typer.Exit(1)
-        return
+    # A folder with --output-dir is a batch; without it, a folder is just not a media file (an error per input).
+    if engine == "ray" or (output_dir is not None and any(Path(path).is_dir() for path in inputs)):
+        failed = detect_batch(inputs, options, destination, recursive, engine, ray_settings, quiet, debug)
+    else:
+        failed = detect_files(inputs, options, destination, quiet, debug)
+    if failed:
+        raise typer.Exit(1)
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where ``detect`` writes: formats, and stdout, one ``--output`` file or an ``--output-dir``."""
+
+    writers: list[Writer]
+    output: Path | None
+    output_dir: Path | None
+    overwrite: bool
+
+
+def options_from(settings: dict[str, Any]) -> DetectOptions:
+    """DetectOptions from the command's parameters of the same names."""
+    chosen = {name: settings[name] for name in OPTION_FIELDS if name in settings}
+    chosen["streams"] = tuple(chosen["streams"]) if chosen.get("streams") else None
+    chosen["languages"] = parse_language_list(chosen["languages"]) if chosen.get("languages") else None
+    return DetectOptions(**chosen)
+
+
+def detect_batch(
+    inputs: list[str], options: DetectOptions, destination: Destination, recursive: bool, engine: str,
+    ray_settings: Any, quiet: bool, debug: bool,
+) -> int:  # fmt: skip
+    """A folder batch (or any run on Ray): the number of files that failed."""
     with errors_to_exit(debug):
-        check_destination(inputs, writers, output, output_dir)
+        check_batch(inputs, destination.output, destination.output_dir)
+        batch = Batch(
+            inputs, options, output_dir=destination.output_dir, formats=[w.name for w in destination.writers],
+            recursive=recursive, overwrite=destination.overwrite,
+        )  # fmt: skip
+    with sigterm_as_interrupt(), errors_to_exit(debug):  # Ctrl-C: exit 130 there, after this hint
+        try:
+            return run_batch(batch, engine, ray_settings, quiet, stderr)
+        except KeyboardInterrupt:
+            print("langspan: finished files are in the manifest; run again to resume", file=sys.stderr)
+            raise
+
+
+def detect_files(inputs: list[str], options: DetectOptions, destination: Destination, quiet: bool, debug: bool) -> int:
+    """Each input on its own (stdin included), outputs written as each finishes: the number that failed."""
+    output, output_dir = destination.output, destination.output_dir
+    with errors_to_exit(debug):
+        check_destination(inputs, destination.writers, output, output_dir)
         classifier = load_classifier(options)
     failures = 0
-    streaming = streaming_writer(writers, output, output_dir)
+    streaming = streaming_writer(destination.writers, output, output_dir)
+    writers = [w for w in destination.writers if w is not streaming]
     for path in inputs:
         try:
             with sigterm_as_interrupt(), _media(path) as (media_path, name), progress_bar(quiet) as progress:
@@ -147,9 +198,7 @@ def detect_command(
                 timelines = detect(
                     media_path, options, classifier=classifier, progress=progress, on_span=on_span, name=name
                 )
-            write_outputs(
-                timelines, [w for w in writers if w is not streaming], Path(path), output, output_dir, overwrite
-            )
+            write_outputs(timelines, writers, Path(path), output, output_dir, destination.overwrite)
             if not quiet:
                 print_table(timelines)
         except LangspanError as error:
@@ -157,59 +206,7 @@ def detect_command(
             report(error, debug)
         except KeyboardInterrupt as interrupt:
             exit_interrupted(interrupt)
-    if failures:
-        raise typer.Exit(1)
-
-
-def scan_command(
-    inputs: Annotated[list[Path], typer.Argument(help="Media files (any format ffmpeg reads).", show_default=False)],
-    model: ModelOption = DEFAULT_MODEL,
-    revision: RevisionOption = None,
-    device: DeviceOption = "auto",
-    precision: Annotated[str, typer.Option(help="auto, fp32, int8, fp16 or bf16.")] = "auto",
-    threads: ThreadsOption = None,
-    streams: StreamsOption = None,
-    confidence: Annotated[float, typer.Option(help="Stop once the leading language is this certain.")] = 0.99,
-    min_probes: Annotated[int, typer.Option(help="Probe windows classified before the scan may stop.")] = 8,
-    max_probes: Annotated[int, typer.Option(help="Probe windows before falling back to a full pass.")] = 48,
-    stall_timeout: StallTimeoutOption = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table on stderr.")] = False,
-    debug: DebugOption = False,
-) -> None:
-    """Dominant language of each audio stream from a few probe windows (fast; JSON Lines on stdout)."""
-    from ..engine.sparse import StoppingRule, scan
-
-    with errors_to_exit(debug):
-        use_stall_timeout(stall_timeout)
-        options = DetectOptions(
-            model=model, revision=revision, device=device, precision=precision, threads=threads,
-            streams=tuple(streams) if streams else None,
-        )  # fmt: skip
-        StoppingRule(confidence, min_probes, max_probes)  # usage errors before the model loads
-        classifier = load_classifier(options)
-    failures = 0
-    for path in inputs:
-        try:
-            results = scan(
-                path, options, confidence=confidence, min_probes=min_probes, max_probes=max_probes,
-                classifier=classifier,
-            )  # fmt: skip
-        except LangspanError as error:
-            failures += 1
-            report(error, debug)
-            continue
-        for result in results:
-            sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
-            if not quiet:
-                stderr.print(
-                    f"{result.source} · stream {result.stream}: {result.language or '-'} {result.name} "
-                    f"({result.share:.0%} of {result.windows} windows, confidence {result.confidence:.3f}, "
-                    f"{result.evidence_seconds:.0f} s of {result.duration:.0f} s classified"
-                    f"{', full pass' if result.full_pass else ''})"
-                )
-        sys.stdout.flush()
-    if failures:
-        raise typer.Exit(1)
+    return failures
 
 
 @contextmanager

@@ -11,18 +11,11 @@ from pathlib import Path
 
 from rich.table import Table
 
-from ..errors import ExportError, UsageError
+from ..errors import UsageError
 from ..frontend.spool import STDIN_NAME
 from ..timeline import Timeline
-from ..writers import (
-    JSONLinesWriter,
-    Writer,
-    check_target,
-    dump_all_or_nothing,
-    get_writer,
-    get_writers,
-    writer_for_path,
-)
+from ..writers import JSONLinesWriter, Writer, get_writer, get_writers, writer_for_path
+from ..writers.files import check_output_dir, output_name, plan_outputs, write_planned
 from .common import stderr
 
 
@@ -43,8 +36,8 @@ def check_destination(inputs: list[str], writers: list[Writer], output: Path | N
         raise UsageError("--output takes a single format; use --output-dir for several")
     if output is None and output_dir is None and len(writers) > 1:
         raise UsageError("several formats need --output-dir")
-    if output_dir is not None and output_dir.exists() and not output_dir.is_dir():
-        raise UsageError(f"--output-dir {output_dir}: not a directory")
+    if output_dir is not None:
+        check_output_dir(output_dir)
 
 
 def write_outputs(
@@ -62,32 +55,20 @@ def write_outputs(
             sys.stdout.write(writer.dumps_all(timelines))
         sys.stdout.flush()
         return
-    # One file per audio stream, or one for all of them when the format draws every track together (html).
-    jobs = [
-        (writer, group, output_path(group[0], writer, source, output, output_dir, several=len(group) < len(timelines)))
-        for writer in writers
-        for group in writer.documents(timelines)
-    ]
-    for _, _, target in jobs:
-        check_target(target, overwrite)
-    if output_dir is not None:
-        try:
-            output_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise ExportError(f"{output_dir}: cannot create the output folder ({error.strerror or error})") from None
-    dump_all_or_nothing(jobs)
+    planned = plan_outputs(
+        timelines, writers, lambda writer, stream: output_path(writer, stream, source, output, output_dir)
+    )
+    write_planned(planned, lambda target: overwrite, make_folders=output_dir is not None)
 
 
-def output_path(
-    timeline: Timeline, writer: Writer, source: Path, output: Path | None, output_dir: Path | None, several: bool
-) -> Path:
-    """``talk.json``; with several audio streams the stream index goes into the name: ``talk.stream1.json``."""
-    stream = f".stream{timeline.stream}" if several else ""
+def output_path(writer: Writer, stream: int | None, source: Path, output: Path | None, output_dir: Path | None) -> Path:
+    """``--output`` as given, or the input's name in ``--output-dir``; with several audio streams the stream index
+    goes into the name: ``talk.stream1.json``."""
     if output is not None:
-        return output.with_name(f"{output.stem}{stream}{output.suffix}")
+        return output.with_name(output_name(output.stem, stream, output.suffix.lstrip(".")))
     assert output_dir is not None
     stem = "stdin" if str(source) == STDIN_NAME else source.stem
-    return output_dir / f"{stem}{stream}.{writer.extension}"
+    return output_dir / output_name(stem, stream, writer.extension)
 
 
 def print_table(timelines: list[Timeline]) -> None:
@@ -97,9 +78,7 @@ def print_table(timelines: list[Timeline]) -> None:
         for column in ("start", "end", "language", "name", "confidence"):
             table.add_column(column, justify="right" if column in ("start", "end", "confidence") else "left")
         for span in timeline.spans:
-            table.add_row(
-                _clock(span.start), _clock(span.end), span.language, span.name, f"{span.confidence:.0%}"
-            )
+            table.add_row(_clock(span.start), _clock(span.end), span.language, span.name, f"{span.confidence:.0%}")
         stderr.print(table)
 
 
@@ -107,7 +86,6 @@ def _clock(seconds: float) -> str:
     minutes, secs = divmod(seconds, 60)
     hours, minutes = divmod(int(minutes), 60)
     return f"{hours}:{minutes:02d}:{secs:06.3f}" if hours else f"{minutes:02d}:{secs:06.3f}"
-
 
 
 def print_span(source: str, stream: int | None, span) -> None:

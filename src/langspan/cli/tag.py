@@ -15,9 +15,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ..engine.local import DetectOptions, load_classifier
+from ..engine.local import load_classifier
 from ..errors import LangspanError, ModelError, UsageError
-from ..models.wav2vec2 import DEFAULT_MODEL
+from ..models.base import DEFAULT_MODEL
+from ..options import DetectOptions
 from ..tagging.decide import DEFAULT_MIN_CONFIDENCE, FileResult, TagOptions, parse_languages, result_document, tag_file
 from .common import (
     DebugOption,

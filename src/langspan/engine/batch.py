@@ -12,8 +12,9 @@ outputs are written a file also gets a short ``{"file", "status": "writing", "ou
 record supersedes: a run killed between writing the outputs and recording them (SIGKILL, the OOM killer, a
 reboot) leaves that record behind, so the next run knows those files are its own to replace. A file is up to
 date when the manifest's last ``ok``/``skipped`` record for it has the same input size and modification time, the
-same ``fingerprint`` (langspan version, every DetectOptions field — model and revision included — and the
-formats) and all of its outputs still exist. Size + mtime instead of a content hash: hashing a media library
+same ``fingerprint`` (langspan version, every effective DetectOptions field — model and revision included, the
+model family's defaults filled in — the formats and the engine) and all of its outputs still exist. Size + mtime
+instead of a content hash: hashing a media library
 means reading all of it again, which is what resuming is meant to avoid.
 
 One bad file never stops a batch: its error is recorded and the next file goes on.
@@ -35,17 +36,21 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import ExportError, LangspanError, UsageError
-from ..models.wav2vec2 import Classifier
+from ..errors import ExportError, LangspanError, UsageError, file_error_message
+from ..models.base import Classifier, info_of
+from ..models.registry import read_info
+from ..options import DetectOptions
 from ..timeline import Timeline, options_to_dict
-from ..writers import Writer, check_target, dump_all_or_nothing, get_writers
-from .local import DetectOptions, ProgressCallback, detect, load_classifier
+from ..writers import Writer, check_target, get_writers
+from ..writers.files import check_output_dir, make_folder, output_name, plan_outputs, write_planned
+from .core import ProgressCallback
+from .local import detect, load_classifier
 
 MANIFEST_NAME = "langspan-manifest.jsonl"
 # What a folder scan picks up: the audio and video containers ffmpeg reads that people keep in media libraries.
@@ -59,6 +64,7 @@ VIDEO_EXTENSIONS = frozenset(
 )
 MEDIA_EXTENSIONS = AUDIO_EXTENSIONS | VIDEO_EXTENSIONS
 OK, SKIPPED, FAILED = "ok", "skipped", "failed"
+ENGINES = ("local", "ray")
 WRITING = "writing"  # manifest only: outputs about to be written; the file's final record follows
 # writers.base.write_atomic's temporary files: "." + output name + "." + tempfile's 8 random characters + ".part".
 PARTIAL_OUTPUT = re.compile(r"\..+\.[a-z0-9_]{8}\.part")
@@ -109,9 +115,7 @@ def find_media(
             found.append((item, Path(item.name)))
     stems = [relative.with_suffix("") for _, relative in found]
     clashes = {stem for stem in stems if stems.count(stem) > 1}
-    return [
-        Job(path, relative if stem in clashes else stem) for (path, relative), stem in zip(found, stems)
-    ]
+    return [Job(path, relative if stem in clashes else stem) for (path, relative), stem in zip(found, stems, strict=True)]
 
 
 def _scan(folder: Path, recursive: bool, exclude: Path | None, seen: set[Path] | None = None) -> Iterator[Path]:
@@ -128,12 +132,14 @@ def _scan(folder: Path, recursive: bool, exclude: Path | None, seen: set[Path] |
             yield entry
 
 
-def fingerprint(options: DetectOptions, formats: Sequence[str]) -> str:
-    """Everything besides the input that decides the outputs' content, hashed."""
+def fingerprint(options: DetectOptions, formats: Sequence[str], engine: str = "local") -> str:
+    """What was done to make the outputs, besides the input, hashed: the langspan version, the effective options
+    (as the outputs echo them: the model family's defaults filled in), the formats, the engine and a local model
+    folder's files."""
     from .. import __version__
 
     recipe = {
-        "langspan": __version__, "options": options_to_dict(options), "formats": sorted(formats),
+        "langspan": __version__, "options": options_to_dict(options), "formats": sorted(formats), "engine": engine,
         "model_files": local_model_files(options.model),
     }  # fmt: skip
     return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
@@ -168,12 +174,12 @@ class Batch:
     ) -> None:
         self.options = options or DetectOptions()
         self.output_dir = Path(output_dir) if output_dir is not None else None
-        if self.output_dir is not None and self.output_dir.exists() and not self.output_dir.is_dir():
-            raise UsageError(f"--output-dir {self.output_dir}: not a directory")
+        if self.output_dir is not None:
+            check_output_dir(self.output_dir)
         self.writers: list[Writer] = get_writers(formats)
         self.overwrite = overwrite
         self.jobs = find_media(inputs, recursive, exclude=self.output_dir)
-        self.fingerprint = fingerprint(self.options, [writer.name for writer in self.writers])
+        self.fingerprint = ""  # set by run(): it depends on the engine and on the model's defaults
         self.notes: list[str] = []
         """Things worth a warning found while running (a torn manifest line, a folder that cannot be locked)."""
         # Read under the folder lock when run() starts: another batch may still be appending until then.
@@ -192,11 +198,13 @@ class Batch:
         progress: ProgressCallback | None = None,
         ray_address: str | None = None,
         ray_options: Any = None,
-    ) -> Iterator[FileResult]:
+    ) -> Generator[FileResult, None, None]:
         """Process the jobs: up-to-date ones are skipped, the others go through ``engine`` (local | ray).
 
         With an output folder, the whole run holds its lock (ExportError at once when another batch holds it).
         """
+        if engine not in ENGINES:
+            raise UsageError(f"--engine must be local or ray, got {engine!r}")
         with self._locked():
             yield from self._run(engine, classifier, progress, ray_address, ray_options)
 
@@ -205,7 +213,7 @@ class Batch:
         if self.output_dir is None:
             yield
             return
-        _make_folder(self.output_dir)
+        make_folder(self.output_dir)
         with folder_lock(self.output_dir, self.notes):
             self._records, self._ours, torn = _read_manifest(self.manifest_path)
             if torn:
@@ -217,6 +225,11 @@ class Batch:
             yield
 
     def _run(self, engine, classifier, progress, ray_address, ray_options) -> Iterator[FileResult]:
+        # The options this run really uses (the model family's defaults filled in, from its configuration alone),
+        # so that the manifest says what was done and a run with other effective settings redoes the outputs.
+        info = info_of(classifier) if classifier is not None else read_info(self.options.model, self.options.revision)
+        self.options = self.options.resolved(info)
+        self.fingerprint = fingerprint(self.options, [writer.name for writer in self.writers], engine)
         pending: list[Job] = []
         # Stat before reading: a file changed while it is analysed must not look up to date next time.
         stats = {job.path: _stat(job.path) for job in self.jobs}
@@ -234,12 +247,10 @@ class Batch:
     def _engine(self, engine, classifier, progress, ray_address, ray_options) -> Engine:
         if engine == "local":
             return lambda jobs: _run_local(jobs, self.options, classifier, progress)
-        if engine == "ray":
-            from .ray import RayOptions, run_ray
+        from .ray import RayOptions, run_ray
 
-            ray_options = ray_options or RayOptions(address=ray_address)
-            return lambda jobs: run_ray(jobs, self.options, ray_options)
-        raise UsageError(f"--engine must be local or ray, got {engine!r}")
+        ray_options = ray_options or RayOptions(address=ray_address)
+        return lambda jobs: run_ray(jobs, self.options, ray_options)
 
     def _skip(self, job: Job, stat: tuple[int, int] | None) -> FileResult | None:
         if self.output_dir is None or stat is None:
@@ -254,37 +265,34 @@ class Batch:
 
     def _finish(self, job: Job, outcome: list[Timeline] | BaseException, seconds: float) -> FileResult:
         if isinstance(outcome, BaseException):
-            return FileResult(job.path, FAILED, seconds, error=_message(outcome, job.path))
+            return FileResult(job.path, FAILED, seconds, error=file_error_message(outcome, job.path))
         audio = sum(timeline.duration for timeline in outcome)
         try:
             outputs = self._write(job, outcome)
         except LangspanError as error:
-            return FileResult(job.path, FAILED, seconds, audio, error=_message(error, job.path))
+            return FileResult(job.path, FAILED, seconds, audio, error=file_error_message(error, job.path))
         return FileResult(job.path, OK, seconds, audio, outputs, timelines=tuple(outcome))
 
     def _write(self, job: Job, timelines: list[Timeline]) -> tuple[Path, ...]:
         if self.output_dir is None:
             return ()
-        planned = [
-            (writer, group, self.output_path(job, writer, group[0].stream if len(group) < len(timelines) else None))
-            for writer in self.writers
-            for group in writer.documents(timelines)
-        ]
-        for _, _, target in planned:  # our own earlier outputs may be replaced; anything else needs --overwrite
-            check_target(target, overwrite=self.overwrite or self._relative(target) in self._ours)
-        for _, _, target in planned:
-            _make_folder(target.parent)
+        planned = plan_outputs(timelines, self.writers, lambda writer, stream: self.output_path(job, writer, stream))
+
+        def may_replace(target: Path) -> bool:  # our own earlier outputs may be replaced; others need --overwrite
+            return self.overwrite or self._relative(target) in self._ours
+
+        for _, _, target in planned:  # before the record below claims them as ours
+            check_target(target, overwrite=may_replace(target))
         outputs = [self._relative(target) for _, _, target in planned]
         self._append({"file": str(job.path), "status": WRITING, "outputs": outputs})  # see the module docstring
         self._ours.update(outputs)
-        dump_all_or_nothing(planned)  # every output of the file or none, as in single-file mode
+        write_planned(planned, may_replace)  # all outputs of the file or none
         return tuple(target for _, _, target in planned)
 
     def output_path(self, job: Job, writer: Writer, stream: int | None = None) -> Path:
         """``talk.json``; ``talk.stream1.json`` for stream 1 when the file has several audio streams."""
         assert self.output_dir is not None
-        suffix = f".stream{stream}" if stream is not None else ""
-        return self.output_dir / job.stem.parent / f"{job.stem.name}{suffix}.{writer.extension}"
+        return self.output_dir / job.stem.parent / output_name(job.stem.name, stream, writer.extension)
 
     def _record(self, job: Job, result: FileResult, stat: tuple[int, int] | None) -> FileResult:
         if self.manifest_path is None:
@@ -304,14 +312,14 @@ class Batch:
         }
         self._append(record)
         self._records[_key(job.path)] = record
-        self._ours.update(record["outputs"])
+        self._ours.update(self._relative(output) for output in result.outputs)
         return result
 
     def _append(self, record: dict[str, Any]) -> None:
         """One manifest line, written in one call and synced per file, so an interrupted batch still knows what it
         finished."""
         assert self.manifest_path is not None
-        _make_folder(self.manifest_path.parent)
+        make_folder(self.manifest_path.parent)
         line = (json.dumps(record, ensure_ascii=False) + "\n").encode()
         try:
             handle = os.open(self.manifest_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
@@ -419,13 +427,6 @@ def _remove_partial_outputs(folder: Path) -> None:
                 path.unlink()
 
 
-def _make_folder(folder: Path) -> None:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise ExportError(f"{folder}: cannot create the output folder ({error.strerror or error})") from None
-
-
 def _stat(path: Path) -> tuple[int, int] | None:
     """(size, mtime_ns): the input's identity in the resume key; None when it cannot be read."""
     try:
@@ -450,14 +451,6 @@ def _end_with_newline(path: Path) -> None:
 
 def _key(path: Path) -> str:
     return os.path.abspath(path)
-
-
-def _message(error: BaseException, path: Path | None = None) -> str:
-    """One line; LangspanErrors name their file already, anything else gets the path and the exception type."""
-    text = str(error).replace("\n", " ").strip()
-    if isinstance(error, LangspanError):
-        return text
-    return f"{path}: {type(error).__name__}: {text}" if path is not None else f"{type(error).__name__}: {text}"
 
 
 def detect_many(

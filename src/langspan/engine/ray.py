@@ -1,58 +1,31 @@
-"""The batch engine on Ray Data: the same pipeline, spread over a cluster (``pip install 'langspan[ray]'``).
+"""The batch engine on Ray: the local engine, spread over a cluster (``pip install 'langspan[ray]'``).
 
-Two stages, the way Ray Data is meant for batch inference:
+A pool of ``actors`` Ray actors each loads the model once (with ``gpus_per_actor`` GPUs) and runs the local
+engine — ``engine.local.detect``, the very code of ``--engine local`` — on one whole file at a time; the driver
+hands out files as actors come free and gives each file's timelines to the batch runner, which writes them and
+keeps the manifest. So outputs, boundary refinement, resume rules and the manifest are the local engine's, byte for
+byte, by construction.
 
-1. ``decode_file`` (CPU tasks, ``flat_map``): probe a file, decode each audio stream with ffmpeg and cut it into
-   the same model batches of windows the local engine makes (``pipeline.window_batches``), run the speech detector
-   over them (``pipeline.gate_speech``: it carries state along a stream, so it runs where the stream is read), one
-   row per batch holding only the windows with speech, then one row closing each stream (its decoded length) and
-   one closing the file (or saying why it failed).
-2. ``ClassifierActor`` (an actor pool, ``map_batches`` with a callable class): each actor loads the model once and
-   classifies the batches. Actors get ``gpus_per_actor`` GPUs each; ``actors`` of them run at once.
-
-The driver gathers each file's rows as they arrive, and once a file is complete segments it with the same code
-as the local engine (``pipeline.build_timeline``) and hands the timelines to the batch runner, which writes them
-and keeps the manifest — so outputs, resume rules and the manifest are identical to ``--engine local``. Because
-the windows go to the model in the very same batches, the outputs are byte for byte the local engine's.
-
-Boundary probes (``--refine-probes``) need the model and the recent audio at the moment a change of language is
-decided, which happens on the driver, where neither is: the Ray engine does not refine changes (its timelines say
-``refine_probes: 0``), and matches the local engine run with ``--refine-probes 0``.
-
-Rows carry their payload pickled in one binary column: window batches of a ragged last window and per-file
-records would otherwise need a separate Arrow schema each.
+Why whole files per actor rather than window batches spread over tasks: boundary probes need the model and the
+stream's recent audio at the moment the segmenter decides a change of language, so the stages of one stream belong
+together. Memory stays bounded the local engine's way (a stream is decoded as it is classified, never held whole),
+decoding overlaps classification through the local engine's read-ahead thread, and a cluster is used by running
+many files at once — what a batch of a media library has plenty of.
 """
 
 from __future__ import annotations
 
-import logging
 import os
-import pickle
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from ..errors import LangspanError, ModelError, UsageError
+from ..errors import LangspanError, UsageError, file_error_message, one_line
 from ..languages import label_indices
-from ..segmentation.segmenter import restrict
-from .local import (
-    DetectOptions,
-    SampleCounter,
-    build_timeline,
-    gate_speech,
-    load_classifier,
-    select_streams,
-    window_batches,
-    window_results,
-)
-
-WINDOWS, STREAM_END, FILE_END, FAILED = "windows", "stream_end", "file_end", "failed"
-# Model batches handed to one actor call: enough to amortise the call, few enough to spread work over actors.
-ROWS_PER_ACTOR_CALL = 4
+from ..models.registry import read_info
+from ..options import DetectOptions
 
 
 @dataclass(frozen=True)
@@ -62,9 +35,9 @@ class RayOptions:
     address: str | None = None
     """Ray cluster address (``ray://head:10001`` or ``auto``); None joins ``RAY_ADDRESS`` or starts a local Ray."""
     actors: int = 1
-    """Classifier actors, each holding one copy of the model."""
+    """Model actors, each holding one copy of the model and working on one file at a time."""
     gpus_per_actor: float = 0.0
-    """GPUs reserved per classifier actor; a fraction lets several actors share one GPU."""
+    """GPUs reserved per actor; a fraction lets several actors share one GPU."""
 
     def __post_init__(self) -> None:
         if self.actors < 1:
@@ -73,221 +46,74 @@ class RayOptions:
             raise UsageError(f"--ray-gpus must not be negative, got {self.gpus_per_actor}")
 
 
-@dataclass(frozen=True)
-class ModelInfo:
-    """What a Timeline says about the model, read from its config on the driver (the weights stay on actors)."""
-
-    name: str
-    revision: str | None
-    labels: tuple[str, ...]
-
-
 def run_ray(jobs: Sequence[Any], options: DetectOptions, ray_options: RayOptions) -> Iterator[tuple[Any, Any, float]]:
     """(job, timelines or error, seconds of work) per job, in the order files complete."""
     ray = _import_ray()
-    options = replace(options, refine_probes=0)  # see the module docstring
-    info = model_info(options)
-    label_indices(options.languages, info.labels)  # a language the model lacks is a usage error before any work
+    # The driver never loads the weights, but it checks what it can before any work: the model's configuration is
+    # readable and has every expected language (option values were checked when ``options`` were made).
+    label_indices(options.languages, read_info(options.model, options.revision).labels)
     started_ray = not ray.is_initialized()
     if started_ray:
         ray.init(address=ray_options.address, logging_level="ERROR", log_to_driver=False, include_dashboard=False)
     try:
-        yield from _run(ray, jobs, options, ray_options, info)
+        yield from _run(ray, jobs, options, ray_options)
     finally:
         if started_ray:
             ray.shutdown()
 
 
-def _run(ray: Any, jobs: Sequence[Any], options: DetectOptions, ray_options: RayOptions, info: ModelInfo):
-    context = ray.data.DataContext.get_current()
-    context.enable_progress_bars = False  # the CLI draws its own progress; Ray's bars would garble stderr
-    context.print_on_execution_start = False
-    logging.getLogger("ray.data").setLevel(logging.ERROR)  # Ray Data's info lines would interleave with ours
-    # Workers may run elsewhere: they read absolute paths, and report errors under the name the user gave.
-    items = [{"job": i, "path": os.path.abspath(job.path), "name": str(job.path)} for i, job in enumerate(jobs)]
-    dataset = ray.data.from_items(items, override_num_blocks=len(items))  # one block per file: decoding spreads
-    dataset = dataset.flat_map(decode_file, fn_kwargs={"options": options})
-    dataset = dataset.map_batches(
-        ClassifierActor,
-        fn_constructor_kwargs={"options": _loadable(options)},
-        batch_size=ROWS_PER_ACTOR_CALL,
-        batch_format="numpy",
-        compute=ray.data.ActorPoolStrategy(size=ray_options.actors),
-        num_gpus=ray_options.gpus_per_actor or None,
-    )
-    files = {i: _FileState() for i in range(len(jobs))}
+def _run(ray: Any, jobs: Sequence[Any], options: DetectOptions, ray_options: RayOptions):
+    from ray.util import ActorPool
+
+    worker = ray.remote(num_gpus=ray_options.gpus_per_actor or None)(FileWorker)
+    pool = ActorPool([worker.remote(options) for _ in range(ray_options.actors)])
+    # Workers may run elsewhere: they read absolute paths, and report under the name the user gave.
+    items = [(i, os.path.abspath(job.path), str(job.path)) for i, job in enumerate(jobs)]
+    pending = set(range(len(jobs)))
     try:
-        for row in dataset.iter_rows():
-            index = int(row["job"])
-            state = files.get(index)
-            if state is None:
-                continue  # already finished (a failed file's late rows)
-            state.add(row["kind"], pickle.loads(row["payload"]))
-            if state.done:
-                del files[index]
-                yield jobs[index], state.outcome(jobs[index], options, info), state.seconds
+        for index, outcome, seconds in pool.map_unordered(lambda actor, item: actor.run.remote(*item), items):
+            pending.discard(index)
+            if isinstance(outcome, UsageError):
+                raise outcome  # a bad option fails every file alike: the run stops, as on the local engine
+            yield jobs[index], outcome, seconds
     except Exception as error:  # noqa: BLE001 — a lost worker or cluster: the files not finished fail, not the run
-        for index in list(files):
-            yield jobs[index], LangspanError(f"Ray run failed: {_first_line(error)}"), files.pop(index).seconds
-    for index, state in files.items():  # the dataset ended without closing these files
-        yield jobs[index], LangspanError("Ray run ended before this file was finished"), state.seconds
+        for index in sorted(pending):
+            yield jobs[index], LangspanError(f"Ray run failed: {one_line(error)}"), 0.0
 
 
-def decode_file(item: dict[str, Any], options: DetectOptions) -> Iterator[dict[str, Any]]:
-    """CPU stage: one row per model batch of windows of each audio stream, then the closing rows."""
-    from ..frontend import media
-    from ..frontend.vad import SpeechDetector
-
-    job, path = item["job"], item["path"]
-    try:
-        streams = select_streams(media.probe(path, options.allow_url), options.streams)
-        for stream in streams:
-            decoded = SampleCounter(media.decode(path, stream.index, options.allow_url))
-            detector = SpeechDetector() if options.vad else None  # stateful: one per stream, fed in order
-            count, started = 0, time.perf_counter()
-            for count, batch in enumerate(window_batches(decoded, options), start=1):
-                speech, wanted = gate_speech(batch, detector, options.min_speech)
-                payload = {
-                    "stream": stream.index, "seq": count - 1, "samples": [batch[i].samples for i in wanted],
-                    "wanted": wanted, "speech": speech, "tiles": [(w.tile_start, w.tile_end) for w in batch],
-                    "seconds": time.perf_counter() - started,
-                }  # fmt: skip
-                yield _row(job, WINDOWS, payload)
-                started = time.perf_counter()
-            duration = options.window_spec().seconds(decoded.samples)
-            yield _row(job, STREAM_END, {"stream": stream.index, "batches": count, "duration": duration})
-        yield _row(job, FILE_END, {"streams": [stream.index for stream in streams]})
-    except Exception as error:  # noqa: BLE001 — recorded for this file; the other files go on
-        yield _row(job, FAILED, {"error": _message(error, item["name"]).replace(path, item["name"])})
-
-
-class ClassifierActor:
-    """Actor stage: the model is loaded once per actor; each row's batch goes to the model as the local engine's."""
+class FileWorker:
+    """A Ray actor: the model, loaded once, and the local engine run on one file per call."""
 
     def __init__(self, options: DetectOptions) -> None:
-        self.classifier = load_classifier(options)
+        from .local import load_classifier
 
-    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        payloads = []
-        kinds = list(batch["kind"])
-        for i, (kind, payload) in enumerate(zip(kinds, batch["payload"])):
-            if kind != WINDOWS:
-                payloads.append(payload)
-                continue
-            data = pickle.loads(payload)
-            started = time.perf_counter()
-            samples = data.pop("samples")
-            try:  # a batch without speech has nothing to classify
-                probabilities = self.classifier.predict(samples) if samples else []
-            except Exception as error:  # noqa: BLE001 — this file fails; the actor and the others go on
-                kinds[i] = FAILED
-                payloads.append(pickle.dumps({"error": f"classification failed: {type(error).__name__}: {error}"}))
-                continue
-            data["probabilities"] = probabilities
-            data["seconds"] += time.perf_counter() - started
-            payloads.append(pickle.dumps(data, protocol=5))
-        return {"job": batch["job"], "kind": np.array(kinds, dtype=object), "payload": np.array(payloads, dtype=object)}
+        self.options = options
+        # Actors may start in another working directory: a local model folder is loaded by its absolute path.
+        self.classifier = load_classifier(replace(options, model=_absolute_model(options.model)))
+
+    def run(self, index: int, path: str, name: str) -> tuple[int, Any, float]:
+        from .local import detect
+
+        started = time.perf_counter()
+        try:
+            timelines = detect(path, self.options, classifier=self.classifier, name=name)
+            # The timelines name the model as the user gave it, not the actor's absolute path to it.
+            outcome: Any = [replace(timeline, model=self.options.model) for timeline in timelines]
+        except UsageError as error:
+            outcome = error  # the driver stops the run (raised here, Ray would wrap it in its own error)
+        except Exception as error:  # noqa: BLE001 — recorded for this file; the other files go on
+            outcome = LangspanError(file_error_message(error, name).replace(path, name))
+        return index, outcome, time.perf_counter() - started
 
 
-@dataclass
-class _FileState:
-    """The rows of one file gathered on the driver, until every batch of every stream has arrived."""
-
-    windows: dict[int, dict[int, dict[str, Any]]] = field(default_factory=dict)
-    ends: dict[int, dict[str, Any]] = field(default_factory=dict)
-    streams: list[int] | None = None
-    error: str | None = None
-    seconds: float = 0.0
-
-    def add(self, kind: str, payload: dict[str, Any]) -> None:
-        self.seconds += payload.get("seconds", 0.0)
-        if kind == WINDOWS:
-            self.windows.setdefault(payload["stream"], {})[payload["seq"]] = payload
-        elif kind == STREAM_END:
-            self.ends[payload["stream"]] = payload
-        elif kind == FILE_END:
-            self.streams = payload["streams"]
-        else:
-            self.error = payload["error"]
-
-    @property
-    def done(self) -> bool:
-        if self.error is not None:
-            return True
-        if self.streams is None or any(stream not in self.ends for stream in self.streams):
-            return False
-        return all(len(self.windows.get(s, {})) == self.ends[s]["batches"] for s in self.streams)
-
-    def outcome(self, job: Any, options: DetectOptions, info: ModelInfo) -> Any:
-        if self.error is not None:
-            name = str(job.path)
-            return LangspanError(self.error if self.error.startswith(name) else f"{name}: {self.error}")
-        assert self.streams is not None
-        allowed = label_indices(options.languages, info.labels)
-        timelines = []
-        for stream in self.streams:
-            batches = [self.windows.get(stream, {})[seq] for seq in range(self.ends[stream]["batches"])]
-            results = [
-                result
-                for batch in batches
-                for result in window_results(
-                    batch["tiles"], batch["speech"], dict(zip(batch["wanted"], restrict_all(batch, allowed)))
-                )
-            ]
-            timelines.append(
-                build_timeline(str(job.path), stream, self.ends[stream]["duration"], results, options, info)  # type: ignore[arg-type]
-            )
-        return timelines
-
-
-def restrict_all(batch: dict[str, Any], allowed: Sequence[int] | None) -> Any:
-    """The batch's posteriors restricted to the expected languages, exactly as the local engine restricts them."""
-    return restrict(batch["probabilities"], allowed) if len(batch["probabilities"]) else []
-
-
-def model_info(options: DetectOptions) -> ModelInfo:
-    """Name, revision and labels as ``HFClassifier`` reports them, from the config alone."""
-    from transformers import AutoConfig
-
-    from ..models.wav2vec2 import model_error
-
-    try:
-        config = AutoConfig.from_pretrained(options.model, revision=options.revision)
-    except (OSError, ValueError) as error:
-        raise model_error(options.model, error) from None
-    if not getattr(config, "id2label", None):
-        raise ModelError(f"model {options.model!r} has no id2label: not a language classifier")
-    labels = tuple(str(config.id2label[i]) for i in range(len(config.id2label)))
-    return ModelInfo(options.model, options.revision or getattr(config, "_commit_hash", None), labels)
-
-
-def _loadable(options: DetectOptions) -> DetectOptions:
-    # Actors may start in another working directory: a local model folder travels as an absolute path. The
-    # outputs keep the name the user gave (the driver builds them from the original options).
-    if Path(options.model).is_dir():
-        return replace(options, model=os.path.abspath(options.model))
-    return options
-
-
-def _row(job: int, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
-    return {"job": job, "kind": kind, "payload": pickle.dumps(payload, protocol=5)}
-
-
-def _message(error: BaseException, name: str) -> str:
-    """One line; LangspanErrors name their file already, anything else gets the file name and exception type."""
-    text = str(error).replace("\n", " ").strip()
-    return text if isinstance(error, LangspanError) else f"{name}: {type(error).__name__}: {text}"
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip() or type(error).__name__
-    return text.splitlines()[0]
+def _absolute_model(model: str) -> str:
+    return os.path.abspath(model) if Path(model).is_dir() else model
 
 
 def _import_ray() -> Any:
     try:
         import ray
-        import ray.data
+        import ray.util
     except ImportError:
-        raise UsageError("--engine ray needs Ray Data: pip install 'langspan[ray]'") from None
+        raise UsageError("--engine ray needs Ray: pip install 'langspan[ray]'") from None
     return ray

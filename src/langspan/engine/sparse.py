@@ -23,8 +23,7 @@ track so short that the probes would cover it anyway, or one whose duration is u
 from __future__ import annotations
 
 import os
-from collections import Counter
-from collections.abc import Iterator
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from math import comb
 from typing import Any
@@ -35,9 +34,11 @@ from ..errors import UsageError
 from ..frontend import media
 from ..frontend.prefetch import prefetch
 from ..languages import language_name
-from ..models.wav2vec2 import Classifier
+from ..models.base import Classifier
+from ..options import DetectOptions
 from ..timeline import Timeline
-from .local import DetectOptions, ProgressCallback, detect, load_classifier, select_streams
+from .core import ProgressCallback, RestrictedPredictor, SpeechGate, batched
+from .local import detect, effective_options, load_classifier
 
 
 @dataclass(frozen=True)
@@ -110,30 +111,34 @@ def scan(
     source: str | os.PathLike[str],
     options: DetectOptions | None = None,
     *,
-    confidence: float = 0.99,
-    min_probes: int = 8,
-    max_probes: int = 48,
+    confidence: float = StoppingRule.confidence,
+    min_probes: int = StoppingRule.min_probes,
+    max_probes: int = StoppingRule.max_probes,
     classifier: Classifier | None = None,
     progress: ProgressCallback | None = None,
+    media_info: media.MediaInfo | None = None,
     **overrides: Any,
 ) -> list[ScanResult]:
     """The dominant language of every selected audio stream of a media file, from as few windows as needed.
 
     ``options`` and ``overrides`` are DetectOptions fields (model, precision, window, streams, …), used for the
-    probes and for any full pass; ``progress`` follows a full pass (probes take seconds).
+    probes and for any full pass; ``progress`` follows a full pass (probes take seconds); ``media_info`` is the
+    file's probe when the caller has it already. Probes are restricted to ``languages`` as a full pass is.
     """
     if not isinstance(source, (str, os.PathLike)):
         raise UsageError(f"scan needs a media file path, not a {type(source).__name__}; use detect() for arrays")
     rule = StoppingRule(confidence, min_probes, max_probes)
     options = replace(options or DetectOptions(), **overrides)
-    info = media.probe(source, options.allow_url)
-    streams = select_streams(info, options.streams)
+    info = media_info or media.probe(source, options.allow_url)
+    streams = info.select(options.streams)
     classifier = classifier or load_classifier(options)
-    return [_scan_stream(str(source), stream, options, classifier, rule, progress) for stream in streams]
+    options = effective_options(options, classifier)
+    return [_scan_stream(str(source), info, stream, options, classifier, rule, progress) for stream in streams]
 
 
 def _scan_stream(
     path: str,
+    info: media.MediaInfo,
     stream: media.AudioStream,
     options: DetectOptions,
     classifier: Classifier,
@@ -143,29 +148,33 @@ def _scan_stream(
     spec = options.window_spec()
     duration = stream.duration
     if duration is None or duration <= rule.max_probes * spec.window:
-        return _full_pass(path, stream.index, options, classifier, 0.0, progress)
+        return _full_pass(path, info, stream.index, options, classifier, 0.0, progress)
     votes: Counter = Counter()
-    probability_sums: Counter = Counter()
-    seconds = 0.0
+    probability_sums: defaultdict[str, float] = defaultdict(float)
+    seconds: float = 0.0
     starts = probe_starts(duration, spec.window, rule.max_probes)
     clips = prefetch(
         (media.decode_clip(path, stream.index, start, spec.window, options.allow_url) for start in starts),
         options.batch_size,
     )
+    gate = SpeechGate(options)
+    predict = RestrictedPredictor(classifier, options.languages)
     try:
-        for batch in _batched(clips, options.batch_size):
-            usable = [clip for clip in batch if len(clip) >= spec.min_samples and _has_speech(clip, options)]
+        for batch in batched(clips, options.batch_size):
+            usable = [clip for clip in batch if len(clip) >= spec.min_samples and gate.has_speech(clip)]
             if usable:
-                _count_votes(classifier.predict(usable), classifier.labels, votes, probability_sums)
+                _count_votes(predict(usable), classifier.labels, votes, probability_sums)
                 seconds += sum(len(clip) for clip in usable) / spec.sample_rate
             if rule.satisfied(votes):
                 return _result(path, stream.index, duration, votes, probability_sums, seconds)
     finally:
         clips.close()
-    return _full_pass(path, stream.index, options, classifier, seconds, progress)
+    return _full_pass(path, info, stream.index, options, classifier, seconds, progress)
 
 
-def _count_votes(probabilities: np.ndarray, labels: tuple[str, ...], votes: Counter, sums: Counter) -> None:
+def _count_votes(
+    probabilities: np.ndarray, labels: tuple[str, ...], votes: Counter[str], sums: defaultdict[str, float]
+) -> None:
     """Each window votes for its most probable label; ``sums`` adds up the probability behind each vote."""
     for row in probabilities:
         best = int(np.argmax(row))
@@ -173,17 +182,9 @@ def _count_votes(probabilities: np.ndarray, labels: tuple[str, ...], votes: Coun
         sums[labels[best]] += float(row[best])
 
 
-def _has_speech(clip: np.ndarray, options: DetectOptions) -> bool:
-    """Whether a probe has enough speech to vote (as in a full pass: pauses and music never reach the model)."""
-    if not options.vad:
-        return True
-    from ..frontend.vad import SpeechDetector  # the network is loaded once per process; a detector per probe is cheap
-
-    return SpeechDetector()(0, clip).fraction >= options.min_speech
-
-
 def _full_pass(
     path: str,
+    info: media.MediaInfo,
     index: int,
     options: DetectOptions,
     classifier: Classifier,
@@ -191,12 +192,13 @@ def _full_pass(
     progress: ProgressCallback | None,
 ) -> ScanResult:
     dense = replace(options, streams=(index,), include_windows=True)
-    (timeline,) = detect(path, dense, classifier=classifier, progress=progress)
+    (timeline,) = detect(path, dense, classifier=classifier, progress=progress, media_info=info)
     classified = [w for w in timeline.windows or () if w.probabilities is not None]
     votes: Counter = Counter()
-    probability_sums: Counter = Counter()
-    if classified:
-        _count_votes(np.stack([w.probabilities for w in classified]), timeline.labels, votes, probability_sums)
+    probability_sums: defaultdict[str, float] = defaultdict(float)
+    rows = [w.probabilities for w in classified if w.probabilities is not None]
+    if rows:
+        _count_votes(np.stack(rows), timeline.labels, votes, probability_sums)
     seconds = probe_seconds + sum(w.end - w.start for w in classified)
     return _result(path, index, timeline.duration, votes, probability_sums, seconds, timeline)
 
@@ -206,7 +208,7 @@ def _result(
     index: int,
     duration: float,
     votes: Counter,
-    probability_sums: Counter,
+    probability_sums: defaultdict[str, float],
     seconds: float,
     timeline: Timeline | None = None,
 ) -> ScanResult:
@@ -252,14 +254,3 @@ def _van_der_corput(i: int) -> float:
         i, bit = divmod(i, 2)
         fraction += bit / denominator
     return fraction
-
-
-def _batched(items: Iterator[np.ndarray], size: int) -> Iterator[list[np.ndarray]]:
-    batch: list[np.ndarray] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch

@@ -19,7 +19,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -74,6 +74,20 @@ class MediaInfo:
     duration: float | None
     audio_streams: tuple[AudioStream, ...]
     video_streams: int
+
+    def select(self, wanted: Iterable[int] | None) -> list[AudioStream]:
+        """The audio streams to analyse: all of them, or those asked for by ffprobe index (a MediaError names a
+        missing one and lists what there is)."""
+        if not self.audio_streams:
+            raise MediaError(f"{self.path}: no audio stream")
+        if wanted is None:
+            return list(self.audio_streams)
+        by_index = {stream.index: stream for stream in self.audio_streams}
+        missing = [index for index in wanted if index not in by_index]
+        if missing:
+            available = ", ".join(str(i) for i in by_index)
+            raise MediaError(f"{self.path}: stream {missing[0]} is not an audio stream (audio streams: {available})")
+        return [by_index[index] for index in wanted]
 
 
 @dataclass(frozen=True)

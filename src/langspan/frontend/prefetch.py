@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -20,7 +20,7 @@ _DONE = object()
 _POLL_SECONDS = 0.1
 
 
-def prefetch(items: Iterable[T], depth: int) -> Iterator[T]:
+def prefetch(items: Iterable[T], depth: int) -> Generator[T, None, None]:
     """Yield what ``items`` yields, produced up to ``depth`` items ahead by a daemon thread.
 
     Exceptions raised by ``items`` are re-raised in the consumer at the position they happened. When the consumer

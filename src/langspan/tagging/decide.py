@@ -30,12 +30,14 @@ from typing import Any
 
 import numpy as np
 
-from ..engine.local import DetectOptions, ProgressCallback, detect, load_classifier, select_streams
+from ..engine.core import ProgressCallback
+from ..engine.local import detect, load_classifier
 from ..engine.sparse import ScanResult, scan
 from ..errors import UsageError
 from ..frontend import media
 from ..languages import MULTIPLE, NO_SPEECH, NONSPEECH, UNKNOWN, bcp47, container_code, same_language, to_iso639_3
-from ..models.wav2vec2 import Classifier
+from ..models.base import Classifier
+from ..options import DetectOptions
 from ..timeline import Timeline, options_to_dict
 from . import write as tagwriter
 
@@ -181,7 +183,7 @@ def tag_file(
     container = tagwriter.container_of(source, before)
     if options.writes:  # a destination that cannot be written fails before minutes of analysis
         tagwriter.destination_container(source, container, options.output, options.overwrite, options.engine)
-    streams = select_streams(media.media_info(str(source), before), options.detect.streams)
+    streams = media.media_info(str(source), before).select(options.detect.streams)
     old = {stream.index: existing_tag(stream.language) for stream in streams}
     analyse = [index for index, tag in old.items() if tag is None or options.force or options.check]
     detected = track_languages(source, analyse, options, classifier, progress)
