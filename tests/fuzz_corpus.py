@@ -297,6 +297,17 @@ def invoke_subprocess(args: list[str], tmp: Path) -> tuple[Run, int]:
     return Run(child.returncode, *text), usage.ru_maxrss
 
 
+def leftovers(tmp: Path) -> list[str]:
+    """What a case left in its temporary folder. Not counted: the empty ``torchinductor_<user>`` folder that importing
+    ``torch._dynamo`` (which transformers' model classes pull in) creates in the temporary directory of every
+    process — torch's persistent compile cache, made once per user and never a file of langspan's."""
+    return sorted(
+        path.name
+        for path in tmp.iterdir()
+        if not (path.name.startswith("torchinductor_") and path.is_dir() and not any(path.iterdir()))
+    )
+
+
 def snapshot(folder: Path) -> dict[str, str]:
     return {
         str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "dir"
@@ -387,8 +398,8 @@ def run_detect_case(case: FuzzCase, work: Path, subprocess_run: bool = False) ->
         problems.append("stdout not empty with --output-dir")
     if path.read_bytes() != case.data or len(list(source.iterdir())) != 1:
         problems.append("input folder changed")
-    if any(tmp.iterdir()):
-        problems.append(f"temporary files left: {sorted(p.name for p in tmp.iterdir())}")
+    if leftovers(tmp):
+        problems.append(f"temporary files left: {leftovers(tmp)}")
     return Outcome(case, kind, detail, problems, time.perf_counter() - started), peak
 
 
@@ -421,8 +432,8 @@ def run_tag_case(case: FuzzCase, work: Path) -> Outcome:
             problems.append(f"tagged file lost streams: {before} -> {after}")
     if run.stderr and kind == "ok":
         problems.append(f"stderr on success: {run.stderr[:200]!r}")
-    if any(tmp.iterdir()):
-        problems.append(f"temporary files left: {sorted(p.name for p in tmp.iterdir())}")
+    if leftovers(tmp):
+        problems.append(f"temporary files left: {leftovers(tmp)}")
     return Outcome(case, kind, detail, problems, time.perf_counter() - started)
 
 
