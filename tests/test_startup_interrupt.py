@@ -91,3 +91,17 @@ def test_importing_the_package_does_not_import_the_engine() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     loaded = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert loaded.stdout.strip() == "[]"
+
+
+def test_a_run_leaves_nothing_in_the_temporary_directory(tmp_path: Path) -> None:
+    # Importing torch._dynamo (transformers' model classes do) makes torch's compile-cache folder; the entry point
+    # sends it to the user's cache folder instead of $TMPDIR, where every run would leave one.
+    (tmp_path / "tmp").mkdir()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), *sys.path]), "HF_HUB_OFFLINE": "1",
+           "TMPDIR": str(tmp_path / "tmp"), "XDG_CACHE_HOME": str(tmp_path / "cache")}  # fmt: skip
+    env.pop("TORCHINDUCTOR_CACHE_DIR", None)
+    command = [sys.executable, "-m", "langspan", "detect", TONE, "--model", MODEL, "--no-vad", "-q"]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    assert list((tmp_path / "tmp").iterdir()) == []
+    assert (tmp_path / "cache" / "torch" / "inductor").is_dir()

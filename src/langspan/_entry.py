@@ -26,9 +26,27 @@ def main() -> None:
     # Only over Python's default: a SIGINT that the parent made us ignore (a background job) stays ignored.
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, _interrupted)
+    _torch_cache_outside_tmp()
     from .cli import app
 
     app(prog_name="langspan")
+
+
+def _torch_cache_outside_tmp() -> None:
+    """Importing ``torch._dynamo`` (transformers' model classes do) creates torch's compile-cache folder, by default
+    ``$TMPDIR/torchinductor_<user>``: every run would leave a folder in the temporary directory. The command line
+    never compiles anything; it points that cache at the user's cache folder, where caches belong (left alone when
+    the variable is set, or when that folder cannot be made)."""
+    if "TORCHINDUCTOR_CACHE_DIR" in os.environ:
+        return
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(base, "torch", "inductor")
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError:
+        return
+    if os.access(folder, os.W_OK):
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = folder
 
 
 def end_of_startup() -> None:
