@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml
 	test -x $(PYTHON) || python3 -m venv $(VENV)
 	$(PYTHON) -m pip install -q --upgrade pip
 	$(PYTHON) -m pip install -q $(TORCH)
-	$(PYTHON) -m pip install -q -e '.[test,ray]'
+	$(PYTHON) -m pip install -q -e '.[test,ray,serve]'
 	touch $(STAMP)
 
 demo: $(STAMP)

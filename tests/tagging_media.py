@@ -155,3 +155,24 @@ def tone_classifier() -> ScriptedClassifier:
 def never_load():
     """A classifier factory for runs that must not need the model."""
     raise AssertionError("the model was loaded although no stream needed analysing")
+
+
+# Encoders for the audio files two_languages makes, by suffix.
+CODECS = {".mp3": ["-c:a", "libmp3lame", "-b:a", "32k"], ".m4a": ["-c:a", "aac", "-b:a", "32k"],
+          ".mkv": ["-c:a", "libopus", "-b:a", "24k"]}  # fmt: skip
+
+
+def two_languages(folder: Path, name: str, seconds: int = 6, parts: int = 2) -> Path:
+    """``parts`` stretches of ``seconds`` each, alternating a low tone (German to ``tone_classifier``) and a high
+    one (French), encoded for the suffix of ``name``, with a global title tag."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    tones = [f"sine=frequency={LOW_HZ if i % 2 == 0 else HIGH_HZ}:duration={seconds}:sample_rate=16000[t{i}]"
+             for i in range(parts)]  # fmt: skip
+    graph = ";".join(tones) + ";" + "".join(f"[t{i}]" for i in range(parts)) + f"concat=n={parts}:v=0:a=1"
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-y", "-filter_complex", graph, *CODECS[path.suffix],
+         "-metadata", "title=Episode 1", str(path)],
+        check=True,
+    )  # fmt: skip
+    return path

@@ -48,9 +48,14 @@ def test_language_changes_become_span_boundaries():
 
 def test_windows_are_batched_by_equal_length(tiny_classifier):
     classifier = loudness_classifier()
-    detect(np.zeros(16_000 * 21, np.float32), sample_rate=16_000, classifier=classifier, batch_size=4, vad=False)
+    zeros = np.zeros(16_000 * 21, np.float32)
+    detect(zeros, sample_rate=16_000, classifier=classifier, batch_size=4, vad=False, density="dense")
     # Ten full windows in batches of 4, then the 1 s last window alone: full windows are never padded.
     assert classifier.calls == [4, 4, 2, 1]
+    auto = loudness_classifier()
+    detect(zeros, sample_rate=16_000, classifier=auto, batch_size=4, vad=False)
+    # Adaptive density: the grid of each block of 8 (windows 0, 2, 4, 6, 7) is one model call, the last window alone.
+    assert auto.calls[0] <= 4 and auto.calls[-1] == 1 and sum(auto.calls) < 11
 
 
 def test_arrays_at_other_rates_are_resampled():

@@ -117,7 +117,7 @@ def test_low_confidence_speech_is_unknown():
 def test_language_changes_are_placed_between_window_edges(change):
     samples = np.where(np.arange(20 * RATE) < change * RATE, 0.5, -0.5).astype(np.float32)
     classifier = sign_classifier()
-    (refined,) = detect(samples, sample_rate=RATE, classifier=classifier, vad=False)
+    (refined,) = detect(samples, sample_rate=RATE, classifier=classifier, vad=False, density="dense")
     (grid,) = detect(samples, sample_rate=RATE, classifier=sign_classifier(), vad=False, refine_probes=0)
     assert [s.language for s in refined.spans] == ["eng", "deu"]
     assert refined.spans[0].end == pytest.approx(change, abs=0.05)

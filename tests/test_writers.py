@@ -200,7 +200,9 @@ def test_empty_timeline_gives_headers_only():
 
 def test_all_expands_to_every_format_once_in_registry_order():
     assert [w.name for w in get_writers(["srt", "all", "SRT"])] == ["srt"] + [n for n in WRITERS if n != "srt"]
-    assert set(WRITERS) == {"json", "jsonl", "srt", "vtt", "rttm", "csv", "tsv", "audacity", "html"}
+    assert set(WRITERS) == {
+        "json", "jsonl", "srt", "vtt", "rttm", "csv", "tsv", "audacity", "html", "ffmetadata", "podcast-chapters"
+    }
     with pytest.raises(UsageError, match="unknown format 'xml'"):
         get_writers(["xml"])
 

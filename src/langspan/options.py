@@ -25,6 +25,7 @@ FAMILY_DEFAULTS = {
     "min_confidence": MIN_CONFIDENCE,
 }
 LOAD_FIELDS = tuple(field.name for field in fields(LoadOptions))
+DENSITIES = ("auto", "dense")
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,9 @@ class DetectOptions:
     """Expected languages (ISO 639-3; 639-1 and names accepted): posteriors are renormalised over them."""
     refine_probes: int = 3
     """Extra windows classified at each change of language to place it within the window; 0 turns this off."""
+    density: str = "auto"
+    """``auto``: classify a sparse grid of windows and, between two, only where they disagree or are unsure (the
+    segmenter's languages come out the same; see engine/density.py); ``dense``: classify every speech window."""
 
     def __post_init__(self) -> None:
         self.load_options()  # validates model loading: device, precision, threads, batch size
@@ -86,6 +90,8 @@ class DetectOptions:
             raise UsageError(f"--min-speech must be in [0, 1], got {self.min_speech}")
         if self.refine_probes < 0:
             raise UsageError(f"--refine-probes must be at least 0, got {self.refine_probes}")
+        if self.density not in DENSITIES:
+            raise UsageError(f"--density must be one of {', '.join(DENSITIES)}, got {self.density!r}")
         if self.languages is not None:  # normalised once, so the echoed options say exactly what was used
             object.__setattr__(self, "languages", parse_language_list(self.languages))
         if self.window is not None:

@@ -125,6 +125,13 @@ def detect_command(
     refine_probes: Annotated[
         int, typer.Option(help="Extra windows per change of language to place it precisely (0: off).")
     ] = DEFAULTS.refine_probes,
+    density: Annotated[
+        str,
+        typer.Option(
+            help="auto: classify a grid of windows, and the windows between them only where they disagree or are "
+            "unsure (fewer model calls; see docs/benchmarks.md); dense: every window."
+        ),
+    ] = DEFAULTS.density,
     stall_timeout: StallTimeoutOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table or progress on stderr.")] = False,
     debug: DebugOption = False,

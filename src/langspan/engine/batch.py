@@ -115,7 +115,8 @@ def find_media(
             found.append((item, Path(item.name)))
     stems = [relative.with_suffix("") for _, relative in found]
     clashes = {stem for stem in stems if stems.count(stem) > 1}
-    return [Job(path, relative if stem in clashes else stem) for (path, relative), stem in zip(found, stems, strict=True)]
+    pairs = zip(found, stems, strict=True)
+    return [Job(path, relative if stem in clashes else stem) for (path, relative), stem in pairs]
 
 
 def _scan(folder: Path, recursive: bool, exclude: Path | None, seen: set[Path] | None = None) -> Iterator[Path]:

@@ -27,6 +27,7 @@ from ..options import DetectOptions
 from ..segmentation.refine import AudioBuffer, BoundaryRefiner, ClassifierProbe
 from ..segmentation.segmenter import MAX_LAG, restrict
 from ..timeline import Span, Timeline, WindowResult, options_to_dict
+from .density import AdaptiveDensity, grid_stride
 
 # Decoded chunks (8 s each) read ahead of the model, so ffmpeg decodes while the model works: 32 s, 2 MB.
 PREFETCH_CHUNKS = 4
@@ -61,7 +62,7 @@ def analyse_stream(
             progress(label, done, expected_seconds)
 
     try:
-        results = stage(window_batches(counter, options), report)
+        results = stage(window_batches(counter, options, stage.block_size), report)
         refine = stage.refiner if options.refine_probes else None
         for span in segment_incrementally(options.segmenter(), results, classifier.labels, refine):
             spans.append(span)
@@ -133,43 +134,65 @@ class WindowStage:
         self.audio = AudioBuffer(refine_history(options, spec), spec.sample_rate)
         self.refiner = BoundaryRefiner(ClassifierProbe(self.predict, self.audio), spec.window, options.refine_probes)
         self.spec = spec
+        # Dense: every speech window, a model batch at a time. Auto: blocks of ``stride`` batches, of which the grid
+        # is about one batch and the windows between anchors that disagree are the rest (engine/density.py).
+        stride = grid_stride(options.min_span or 0.0, spec.seconds(spec.hop_samples)) if options.density == "auto" else 1
+        self.density = AdaptiveDensity(stride)
+        self.block_size = options.batch_size * stride
         self.kept: list[WindowResult] = []  # every result, only with include_windows
-        self.windows = self.classified = 0
+        self.windows = self.classified = self.inferred = 0
 
     def __call__(self, batches: Iterable[list[Window]], progress: Callable[[float], object]) -> Iterator[WindowResult]:
         for batch in batches:
             for window in batch:
                 self.audio.add(window.start_sample, window.samples)
             speech, wanted = self.gate(batch)
-            probabilities = self.predict([batch[i].samples for i in wanted]) if wanted else np.zeros((0, 0))
-            results = window_results(batch, speech, dict(zip(wanted, probabilities, strict=True)))
+            chosen = set(wanted)
+            probabilities, inferred = self.density([i in chosen for i in range(len(batch))], self._predictor(batch))
+            results = window_results(batch, speech, probabilities, inferred)
             self.windows += len(results)
-            self.classified += len(wanted)
+            self.classified += len(wanted) - len(inferred)
+            self.inferred += len(inferred)
             if self.options.include_windows:
                 self.kept.extend(results)
             progress(self.spec.seconds(batch[-1].end_sample))
             yield from results
 
-    def stats(self) -> dict[str, int]:
+    def _predictor(self, batch: list[Window]) -> Callable[[list[int]], np.ndarray]:
+        """Posteriors of the windows at the given positions of ``batch``, a model batch at a time."""
+
+        def predict(positions: list[int]) -> np.ndarray:
+            calls = batched([batch[i].samples for i in positions], self.options.batch_size)
+            return np.concatenate([self.predict(samples) for samples in calls])
+
+        return predict
+
+    def stats(self, duration: float) -> dict[str, float]:
+        model_windows = self.classified + self.refiner.windows_used
         return {
             "windows": self.windows,
             "classified_windows": self.classified,
+            "inferred_windows": self.inferred,
             "refinement_windows": self.refiner.windows_used,
             "boundaries_refined": self.refiner.refined,
             "boundaries_unrefined": self.refiner.unrefined,
+            # What the model cost, comparable across densities, window lengths and inputs.
+            "classified_per_minute": round(model_windows * 60 / duration, 2) if duration > 0 else 0.0,
         }
 
 
-def window_batches(chunks: Iterable[np.ndarray], options: DetectOptions) -> Iterator[list[Window]]:
-    """The windows of one stream in model batches of equal-length windows: a short last window gets a call of its
-    own, so the full windows are never padded to a common length (padding costs model time and needs masking)."""
+def window_batches(chunks: Iterable[np.ndarray], options: DetectOptions, size: int | None = None) -> Iterator[list[Window]]:
+    """The windows of one stream in batches of ``size`` (a model batch by default) equal-length windows: a short last
+    window gets a batch of its own, so full windows are never padded to a common length (padding costs model time
+    and needs masking)."""
+    size = size or options.batch_size
     batch: list[Window] = []
     for window in iter_windows(chunks, options.window_spec()):
         if batch and len(window.samples) != len(batch[0].samples):
             yield batch
             batch = []
         batch.append(window)
-        if len(batch) == options.batch_size:
+        if len(batch) == size:
             yield batch
             batch = []
     if batch:
@@ -189,16 +212,20 @@ def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
 
 
 def window_results(
-    batch: Sequence[Window], speech: Sequence[WindowSpeech | None], probabilities: dict[int, np.ndarray]
+    batch: Sequence[Window],
+    speech: Sequence[WindowSpeech | None],
+    probabilities: dict[int, np.ndarray],
+    inferred: set[int] | frozenset[int] = frozenset(),
 ) -> list[WindowResult]:
-    """WindowResults of one batch; windows missing from ``probabilities`` were not classified."""
+    """WindowResults of one batch; windows missing from ``probabilities`` were not classified (no speech)."""
     return [
         WindowResult(
             window.tile_start,
             window.tile_end,
             probabilities.get(i),
             *((found.fraction, found.intervals) if found else (None, ())),
-        )  # fmt: skip
+            inferred=i in inferred,
+        )
         for i, (window, found) in enumerate(zip(batch, speech, strict=True))
     ]
 
@@ -222,7 +249,7 @@ def build_timeline(
         spans=tuple(spans),
         labels=tuple(classifier.labels),
         windows=tuple(stage.kept) if options.include_windows else None,
-        stats=stage.stats(),
+        stats=stage.stats(duration),
     )
 
 

@@ -191,9 +191,11 @@ def _full_pass(
     probe_seconds: float,
     progress: ProgressCallback | None,
 ) -> ScanResult:
-    dense = replace(options, streams=(index,), include_windows=True)
+    # A full pass is the evidence of last resort: every speech window is classified (no adaptive density).
+    dense = replace(options, streams=(index,), include_windows=True, density="dense")
     (timeline,) = detect(path, dense, classifier=classifier, progress=progress, media_info=info)
-    classified = [w for w in timeline.windows or () if w.probabilities is not None]
+    # Inferred windows (adaptive density) were not classified: they neither vote nor count as evidence.
+    classified = [w for w in timeline.windows or () if w.probabilities is not None and not w.inferred]
     votes: Counter = Counter()
     probability_sums: defaultdict[str, float] = defaultdict(float)
     rows = [w.probabilities for w in classified if w.probabilities is not None]

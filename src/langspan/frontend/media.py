@@ -340,6 +340,7 @@ def decode_array(samples: np.ndarray, sample_rate: int) -> Iterator[np.ndarray]:
     if samples.ndim == 2 and samples.shape[0] < samples.shape[1]:
         raise MediaError(f"array of shape {samples.shape}: expected [samples] or [samples, channels]")
     if sample_rate == SAMPLE_RATE and channels == 1:
+        samples = samples.reshape(-1)  # [T, 1] (a mono AudioSegment) as [T]: windows are cut from 1-D audio
         yield from (samples[i : i + SAMPLE_RATE * CHUNK_SECONDS] for i in range(0, len(samples), SAMPLE_RATE * CHUNK_SECONDS))
         return
     input_args = {"f": "f32le", "ar": sample_rate, "ac": channels}

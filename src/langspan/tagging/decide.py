@@ -228,7 +228,7 @@ def track_languages(
         classifier = RestrictedClassifier(classifier, options.languages)
     detect_options = replace(options.detect, streams=tuple(streams))
     if options.full_pass:
-        timelines = detect(source, detect_options, classifier=classifier, progress=progress)
+        timelines = detect(source, detect_options, classifier=classifier, progress=progress, density="dense")
         return {timeline.stream: track_language(timeline) for timeline in timelines}  # type: ignore[misc]
     results = scan(source, detect_options, classifier=classifier, progress=progress)
     return {result.stream: scanned_track_language(result) for result in results}  # type: ignore[misc]

@@ -33,7 +33,7 @@ import shutil
 import stat
 import subprocess
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,32 +139,56 @@ def write_tags(
     container = destination_container(source, container_of(source, before), output, overwrite, engine)
     if engine == "mkvpropedit" and output is None:
         return _edit_in_place(source.resolve(), tags, before)
-    destination = (output or source).resolve()  # through a symlink: replace its target, keep the link
-    check_room(source, destination)
-    with _temporary_beside(destination) as temporary:
+
+    def produce(temporary: Path) -> None:
         if engine == "mkvpropedit":
             shutil.copyfile(source, temporary)
             run_mkvpropedit(temporary, tags, before)
         else:
             run_ffmpeg(ffmpeg_command(source, temporary, tags, before, container.muxer), source)
+
+    def check(after: dict) -> None:
+        verify(before, after, tags, f"{source}: the tagged copy")
+
+    return replace_verified(source, output, produce, check)
+
+
+def replace_verified(
+    source: Path, output: Path | None, produce: Callable[[Path], None], check: Callable[[dict], None]
+) -> Path:
+    """The verified copy every media-writing command shares: ``produce`` writes the new file into a temporary
+    file beside the destination (``output``, or ``source`` itself when None), which is fsynced, probed and
+    handed to ``check`` (raises on any unwanted difference), given the source's permissions and only then renamed
+    over the destination. Any failure or interrupt removes the temporary file and leaves the destination as it
+    was. Returns the file written."""
+    destination = (output or source).resolve()  # through a symlink: replace its target, keep the link
+    check_room(source, destination)
+    with temporary_beside(destination) as temporary:
+        produce(temporary)
         _fsync(temporary)
-        verify(before, media.probe_raw(temporary), tags, f"{source}: the tagged copy")
-        verify_packets(source, temporary, before, f"{source}: the tagged copy")
+        check(media.probe_raw(temporary))
+        verify_packets(source, temporary, f"{source}: the new copy")
         os.chmod(temporary, stat.S_IMODE(os.stat(source).st_mode))
         os.replace(temporary, destination)
     _fsync_folder(destination.parent)
     return destination
 
 
-def ffmpeg_command(source: Path, target: Path, tags: Mapping[int, NewTag], before: dict, muxer: str) -> list[str]:
-    """The stream copy of every stream of ``source`` into ``target`` with new language tags."""
+def ffmpeg_command(
+    source: Path, target: Path, tags: Mapping[int, NewTag], before: dict, muxer: str, chapters: Path | None = None
+) -> list[str]:
+    """The stream copy of every stream of ``source`` into ``target`` with new language tags; with ``chapters``
+    (an ffmpeg metadata file), the chapters come from that file instead of the source."""
     url, fence = media.ffmpeg_input(source)  # the same protocol and format whitelists as every other read
     command = [media.find_ffmpeg().ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error"]
     for name, value in fence.items():
         command += [f"-{name}", str(value)]
+    command += ["-i", url]
+    if chapters is not None:  # our own file: read as ffmetadata and nothing else, over file: only
+        command += ["-f", "ffmetadata", "-protocol_whitelist", "file", "-i", local_url(chapters)]
     command += [
-        "-i", url,
-        "-map", "0", "-c", "copy", "-copy_unknown", "-copyts", "-map_metadata", "0", "-map_chapters", "0",
+        "-map", "0", "-c", "copy", "-copy_unknown", "-copyts", "-map_metadata", "0",
+        "-map_chapters", "0" if chapters is None else "1",
     ]  # fmt: skip
     kept = _kept_streams(before)
     for stream in before.get("streams", []):
@@ -227,11 +251,12 @@ def packet_counts(path: Path) -> dict[int, int]:
     return {int(stream["index"]): int(stream.get("nb_read_packets") or 0) for stream in streams}
 
 
-def verify_packets(source: Path, copy: Path, before: dict, label: str) -> None:
+def verify_packets(source: Path, copy: Path, label: str) -> None:
     """MediaError unless every stream the copy carries has as many packets as in the source: the header checks of
     ``verify`` cannot see a copy cut short (a disk that filled up while ffmpeg still exited 0)."""
     old, new = packet_counts(source), packet_counts(copy)
-    source_streams = [index for index in sorted(old) if index in _kept_streams(before)]
+    kept = _kept_streams(media.probe_raw(source))
+    source_streams = [index for index in sorted(old) if index in kept]
     copied = [new[index] for index in sorted(new)]
     for position, index in enumerate(source_streams):
         count = copied[position] if position < len(copied) else 0
@@ -276,18 +301,24 @@ def _edit_in_place(path: Path, tags: Mapping[int, NewTag], before: dict) -> Path
     return path
 
 
-def verify(before: dict, after: dict, tags: Mapping[int, NewTag], label: str) -> None:
-    """MediaError naming the first difference between two probes other than the new tags."""
-    found = differences(before, after, {index: tag.code for index, tag in tags.items()})
+def verify(
+    before: dict, after: dict, tags: Mapping[int, NewTag], label: str, chapters: list[dict] | None = None
+) -> None:
+    """MediaError naming the first difference between two probes other than the new tags (and, when
+    ``chapters`` is given, other than the chapters becoming exactly those)."""
+    found = differences(before, after, {index: tag.code for index, tag in tags.items()}, chapters)
     if found:
         raise MediaError(f"{label} is not faithful, nothing was replaced: {found[0]}", "\n".join(found))
 
 
-def differences(before: dict, after: dict, languages: Mapping[int, str]) -> list[str]:
+def differences(
+    before: dict, after: dict, languages: Mapping[int, str], chapters: list[dict] | None = None
+) -> list[str]:
     """What changed between two ffprobe descriptions besides ``languages`` (source stream index → tag).
 
     Compared: the streams (properties in STREAM_FIELDS, dispositions, tags, audio and video durations within a
-    frame), the chapters (times and tags) and the global tags, except what a muxer writes for itself.
+    frame), the chapters (times and tags; against ``chapters``, in ffprobe's form, when the chapters were meant
+    to change) and the global tags, except what a muxer writes for itself.
     """
     found: list[str] = []
     old = [s for s in before.get("streams", []) if s["index"] in _kept_streams(before)]
@@ -296,7 +327,8 @@ def differences(before: dict, after: dict, languages: Mapping[int, str]) -> list
         return [f"{len(old)} streams became {len(new)}"]
     for a, b in zip(old, new):
         found += _stream_differences(a, b, languages.get(a["index"]))
-    found += _chapter_differences(before.get("chapters", []), after.get("chapters", []))
+    expected = before.get("chapters", []) if chapters is None else chapters
+    found += _chapter_differences(expected, after.get("chapters", []))
     old_tags, new_tags = _tags(before.get("format", {})), _tags(after.get("format", {}))
     for key in sorted((old_tags.keys() | new_tags.keys()) - MUXER_FORMAT_TAGS):
         if old_tags.get(key) != new_tags.get(key):
@@ -362,7 +394,7 @@ def _kept_streams(probe: dict) -> list[int]:
 
 
 @contextmanager
-def _temporary_beside(path: Path) -> Iterator[Path]:
+def temporary_beside(path: Path) -> Iterator[Path]:
     """A temporary file next to ``path`` (same filesystem, so the final rename is atomic), removed on the way out
     whatever happens, unless it was renamed away; OSErrors on the way become ExportError."""
     try:
