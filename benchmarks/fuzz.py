@@ -32,6 +32,7 @@ def main() -> int:
     parser.add_argument("--cases", type=int, default=2000)
     parser.add_argument("--tag-cases", type=int, default=200)
     parser.add_argument("--subprocess-every", type=int, default=50, help="0: none")
+    parser.add_argument("--every", type=int, default=1, help="run only every N-th case of the --cases (a re-check)")
     arguments = parser.parse_args()
     started = time.perf_counter()
     broken: list[Outcome] = []
@@ -44,7 +45,7 @@ def main() -> int:
         detect = collections.Counter()
         causes = collections.Counter()
         child_peak = 0
-        for index in range(arguments.cases):
+        for index in range(0, arguments.cases, arguments.every):
             case = corpus[index]
             outcome, _ = run_detect_case(case, work / "detect" / case.id)
             detect[(case.container, outcome.kind)] += 1
@@ -73,11 +74,13 @@ def main() -> int:
 
 def report(arguments, detect, causes, tags, broken, after_warm_up, child_peak, seconds) -> None:
     containers = sorted({container for container, _ in detect})
-    print(f"\n## langspan fuzz: {arguments.cases} detect cases, {arguments.tag_cases} tag --in-place cases")
+    cases = len(range(0, arguments.cases, arguments.every))
+    print(f"\n## langspan fuzz: {cases} detect cases, {arguments.tag_cases} tag --in-place cases")
     print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}, "
           f"Python {platform.python_version()}, {ffmpeg_version()}; load {os.getloadavg()[0]:.1f}")  # fmt: skip
     print(f"command: PYTHONPATH=src python benchmarks/fuzz.py --cases {arguments.cases} --tag-cases "
-          f"{arguments.tag_cases} --subprocess-every {arguments.subprocess_every}  ({seconds:.0f} s)")  # fmt: skip
+          f"{arguments.tag_cases} --subprocess-every {arguments.subprocess_every} --every {arguments.every}  "
+          f"({seconds:.0f} s)")  # fmt: skip
     print("\n| container | cases | exit 0, valid timeline | exit 1, one line |")
     print("|---|---|---|---|")
     for container in containers:
