@@ -45,7 +45,9 @@ def library(tmp_path: Path) -> Path:
 
 
 def manifest(output_dir: Path) -> list[dict]:
-    return [json.loads(line) for line in (output_dir / MANIFEST_NAME).read_text().splitlines()]
+    """The records that say what happened to a file (not the "writing" records that come before outputs)."""
+    records = [json.loads(line) for line in (output_dir / MANIFEST_NAME).read_text().splitlines()]
+    return [record for record in records if record["status"] != "writing"]
 
 
 def run(*args: str) -> tuple[int, str, str]:

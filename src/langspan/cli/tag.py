@@ -26,6 +26,7 @@ from .common import (
     DeviceOption,
     ModelOption,
     RevisionOption,
+    StallTimeoutOption,
     StreamsOption,
     errors_to_exit,
     exit_interrupted,
@@ -33,6 +34,7 @@ from .common import (
     report,
     sigterm_as_interrupt,
     stderr,
+    use_stall_timeout,
 )
 
 
@@ -68,6 +70,7 @@ def tag_command(
     revision: RevisionOption = None,
     device: DeviceOption = "auto",
     batch_size: Annotated[int, typer.Option(help="Windows per model call.")] = 8,
+    stall_timeout: StallTimeoutOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table or progress on stderr.")] = False,
     debug: DebugOption = False,
 ) -> None:
@@ -76,6 +79,7 @@ def tag_command(
     Exit codes: 0 done, 1 an input failed, 2 usage error, 3 --check found a tag that disagrees, 130 interrupted.
     """
     with errors_to_exit(debug):
+        use_stall_timeout(stall_timeout)
         if output is not None and len(inputs) > 1:
             raise UsageError("--output takes a single input; use --in-place for several")
         detect_options = DetectOptions(
