@@ -366,7 +366,7 @@ def _run_decoder(command: list[str], label: str, stdin_bytes: bytes | None = Non
         )
         feeder = _start_feeder(process, stdin_bytes) if stdin_bytes is not None else None
         try:
-            yield from _read_samples(process.stdout, timeout)  # type: ignore[arg-type]
+            yield from _read_samples(process.stdout, timeout)
             returncode = process.wait()
         except _Stalled:
             returncode = None
