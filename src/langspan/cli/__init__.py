@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from .. import __version__
+from .._entry import end_of_startup
 from ..models.base import DEFAULT_MODEL
 from .chapters import chapters_command
 from .common import DebugOption, ModelOption, RevisionOption, errors_to_exit
@@ -46,6 +47,7 @@ def main(
 ) -> None:
     """Which language is spoken, when, and on which audio track."""
     _quiet_transformers()
+    end_of_startup()  # the command starts: its own Ctrl-C handling takes over (see langspan._entry)
 
 
 def _quiet_transformers() -> None:

@@ -7,7 +7,10 @@ and appends one JSON line per input to ``output_dir/langspan-manifest.jsonl``::
      "outputs": ["a/talk.json"], "size": 1234567, "mtime_ns": 1732400000000000000, "fingerprint": "…",
      "finished": "2026-11-24T05:00:00Z"}
 
-``status`` is ``ok``, ``skipped`` (outputs already up to date) or ``failed`` (``error`` says why). A file is up to
+``status`` is ``ok``, ``skipped`` (outputs already up to date) or ``failed`` (``error`` says why). Just before its
+outputs are written a file also gets a short ``{"file", "status": "writing", "outputs"}`` record, which its final
+record supersedes: a run killed between writing the outputs and recording them (SIGKILL, the OOM killer, a
+reboot) leaves that record behind, so the next run knows those files are its own to replace. A file is up to
 date when the manifest's last ``ok``/``skipped`` record for it has the same input size and modification time, the
 same ``fingerprint`` (langspan version, every effective DetectOptions field — model and revision included, the
 model family's defaults filled in — the formats and the engine) and all of its outputs still exist. Size + mtime
@@ -15,16 +18,26 @@ instead of a content hash: hashing a media library
 means reading all of it again, which is what resuming is meant to avoid.
 
 One bad file never stops a batch: its error is recorded and the next file goes on.
+
+Crashes and company: a batch holds an exclusive ``flock`` on the output folder for as long as it runs, so a second
+batch on the same folder stops at once with a clear error instead of interleaving its writes; the kernel drops the
+lock when the process ends, however it ends, so a killed batch never leaves a stale lock. Under the lock, the
+temporary ``.NAME.XXXXXXXX.part`` files a killed run was writing are removed, and manifest lines it tore (a power
+cut mid-append) are ignored and reported in ``Batch.notes``; the files they were about are simply done again.
 """
 
 from __future__ import annotations
 
 import datetime
+import errno
+import fcntl
 import hashlib
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -34,7 +47,7 @@ from ..models.base import Classifier, info_of
 from ..models.registry import read_info
 from ..options import DetectOptions
 from ..timeline import Timeline, options_to_dict
-from ..writers import Writer, get_writers
+from ..writers import Writer, check_target, get_writers
 from ..writers.files import check_output_dir, make_folder, output_name, plan_outputs, write_planned
 from .core import ProgressCallback
 from .local import detect, load_classifier
@@ -42,16 +55,20 @@ from .local import detect, load_classifier
 MANIFEST_NAME = "langspan-manifest.jsonl"
 # What a folder scan picks up: the audio and video containers ffmpeg reads that people keep in media libraries.
 # Anything else in the folder (subtitles, images, our own outputs) is left alone; name files explicitly to force.
-AUDIO_EXTENSIONS = frozenset(
-    "aac ac3 aif aiff alac amr ape au caf dts eac3 flac m4a m4b mka mp2 mp3 mpc oga ogg opus ra spx tta wav wma wv"
-    .split()
-)
-VIDEO_EXTENSIONS = frozenset(
-    "3gp asf avi divx f4v flv m2ts m4v mkv mov mp4 mpeg mpg mts mxf ogv rm rmvb ts vob webm wmv".split()
-)
+AUDIO_EXTENSIONS = frozenset({
+    "aac", "ac3", "aif", "aiff", "alac", "amr", "ape", "au", "caf", "dts", "eac3", "flac", "m4a", "m4b", "mka", "mp2",
+    "mp3", "mpc", "oga", "ogg", "opus", "ra", "spx", "tta", "wav", "wma", "wv",
+})  # fmt: skip
+VIDEO_EXTENSIONS = frozenset({
+    "3gp", "asf", "avi", "divx", "f4v", "flv", "m2ts", "m4v", "mkv", "mov", "mp4", "mpeg", "mpg", "mts", "mxf", "ogv",
+    "rm", "rmvb", "ts", "vob", "webm", "wmv",
+})  # fmt: skip
 MEDIA_EXTENSIONS = AUDIO_EXTENSIONS | VIDEO_EXTENSIONS
 OK, SKIPPED, FAILED = "ok", "skipped", "failed"
 ENGINES = ("local", "ray")
+WRITING = "writing"  # manifest only: outputs about to be written; the file's final record follows
+# writers.base.write_atomic's temporary files: "." + output name + "." + tempfile's 8 random characters + ".part".
+PARTIAL_OUTPUT = re.compile(r"\..+\.[a-z0-9_]{8}\.part")
 
 # What an engine yields per file: the job, its timelines or the error that stopped it, and seconds of work.
 EngineResult = tuple["Job", "list[Timeline] | BaseException", float]
@@ -165,8 +182,11 @@ class Batch:
         self.overwrite = overwrite
         self.jobs = find_media(inputs, recursive, exclude=self.output_dir)
         self.fingerprint = ""  # set by run(): it depends on the engine and on the model's defaults
-        self._records = _read_manifest(self.manifest_path)
-        self._ours = {output for record in self._records.values() for output in record.get("outputs", [])}
+        self.notes: list[str] = []
+        """Things worth a warning found while running (a torn manifest line, a folder that cannot be locked)."""
+        # Read under the folder lock when run() starts: another batch may still be appending until then.
+        self._records: dict[str, dict[str, Any]] = {}
+        self._ours: set[str] = set()
 
     @property
     def manifest_path(self) -> Path | None:
@@ -181,9 +201,32 @@ class Batch:
         ray_address: str | None = None,
         ray_options: Any = None,
     ) -> Generator[FileResult, None, None]:
-        """Process the jobs: up-to-date ones are skipped, the others go through ``engine`` (local | ray)."""
+        """Process the jobs: up-to-date ones are skipped, the others go through ``engine`` (local | ray).
+
+        With an output folder, the whole run holds its lock (ExportError at once when another batch holds it).
+        """
         if engine not in ENGINES:
             raise UsageError(f"--engine must be local or ray, got {engine!r}")
+        with self._locked():
+            yield from self._run(engine, classifier, progress, ray_address, ray_options)
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        if self.output_dir is None:
+            yield
+            return
+        make_folder(self.output_dir)
+        with folder_lock(self.output_dir, self.notes):
+            self._records, self._ours, torn = _read_manifest(self.manifest_path)
+            if torn:
+                self.notes.append(
+                    f"{self.manifest_path}: ignored {torn} incomplete line{'s' if torn > 1 else ''} left by an "
+                    "interrupted run; the files concerned are done again"
+                )
+            _remove_partial_outputs(self.output_dir)
+            yield
+
+    def _run(self, engine, classifier, progress, ray_address, ray_options) -> Iterator[FileResult]:
         # The options this run really uses (the model family's defaults filled in, from its configuration alone),
         # so that the manifest says what was done and a run with other effective settings redoes the outputs.
         info = info_of(classifier) if classifier is not None else read_info(self.options.model, self.options.revision)
@@ -236,8 +279,16 @@ class Batch:
         if self.output_dir is None:
             return ()
         planned = plan_outputs(timelines, self.writers, lambda writer, stream: self.output_path(job, writer, stream))
-        # Our own earlier outputs may be replaced; anything else needs --overwrite. All outputs of the file or none.
-        write_planned(planned, lambda target: self.overwrite or self._relative(target) in self._ours)
+
+        def may_replace(target: Path) -> bool:  # our own earlier outputs may be replaced; others need --overwrite
+            return self.overwrite or self._relative(target) in self._ours
+
+        for _, _, target in planned:  # before the record below claims them as ours
+            check_target(target, overwrite=may_replace(target))
+        outputs = [self._relative(target) for _, _, target in planned]
+        self._append({"file": str(job.path), "status": WRITING, "outputs": outputs})  # see the module docstring
+        self._ours.update(outputs)
+        write_planned(planned, may_replace)  # all outputs of the file or none
         return tuple(target for _, _, target in planned)
 
     def output_path(self, job: Job, writer: Writer, stream: int | None = None) -> Path:
@@ -261,16 +312,33 @@ class Batch:
             "fingerprint": self.fingerprint,
             "finished": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
-        # Appended and flushed per file, so an interrupted batch still knows what it finished.
-        make_folder(self.manifest_path.parent)
-        try:
-            with open(self.manifest_path, "a", encoding="utf-8") as manifest:
-                manifest.write(json.dumps(record, ensure_ascii=False) + "\n")
-        except OSError as error:
-            raise ExportError(f"{self.manifest_path}: cannot write ({error.strerror or error})") from None
+        self._append(record)
         self._records[_key(job.path)] = record
         self._ours.update(self._relative(output) for output in result.outputs)
         return result
+
+    def _append(self, record: dict[str, Any]) -> None:
+        """One manifest line, written in one call and synced per file, so an interrupted batch still knows what it
+        finished."""
+        assert self.manifest_path is not None
+        make_folder(self.manifest_path.parent)
+        line = (json.dumps(record, ensure_ascii=False) + "\n").encode()
+        try:
+            handle = os.open(self.manifest_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        except OSError as error:
+            raise ExportError(f"{self.manifest_path}: cannot write ({error.strerror or error})") from None
+        try:
+            size = os.fstat(handle).st_size
+            try:
+                if os.write(handle, line) != len(line):  # a disk that filled up mid-line
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                os.fsync(handle)
+            except OSError as error:
+                with suppress(OSError):
+                    os.ftruncate(handle, size)  # take back the torn line rather than leave it for the next run
+                raise ExportError(f"{self.manifest_path}: cannot write ({error.strerror or error})") from None
+        finally:
+            os.close(handle)
 
     def _relative(self, path: Path) -> str:
         assert self.output_dir is not None
@@ -296,21 +364,69 @@ def _run_local(
         yield job, outcome, time.perf_counter() - started
 
 
-def _read_manifest(path: Path | None) -> dict[str, dict[str, Any]]:
-    """The last record of every file; lines that do not parse (an interrupted write) are ignored."""
+def _read_manifest(path: Path | None) -> tuple[dict[str, dict[str, Any]], set[str], int]:
+    """(the last record of every file, every output any record names, lines that do not parse): a line torn by an
+    interrupted write is counted and skipped, never fatal."""
     records: dict[str, dict[str, Any]] = {}
+    ours: set[str] = set()
+    torn = 0
     if path is None or not path.is_file():
-        return records
+        return records, ours, torn
     _end_with_newline(path)
     with open(path, encoding="utf-8", errors="replace") as manifest:
         for line in manifest:
             try:
                 record = json.loads(line)
             except json.JSONDecodeError:
+                torn += bool(line.strip())
                 continue
             if isinstance(record, dict) and isinstance(record.get("file"), str):
                 records[_key(Path(record["file"]))] = record
-    return records
+                # Every run's outputs, not only the last record's: a file that failed after an earlier success
+                # still has that success's outputs, and they are still ours to replace.
+                outputs = record.get("outputs")
+                if isinstance(outputs, list):
+                    ours.update(output for output in outputs if isinstance(output, str))
+            else:
+                torn += 1
+    return records, ours, torn
+
+
+@contextmanager
+def folder_lock(folder: Path, notes: list[str]) -> Iterator[None]:
+    """An exclusive ``flock`` on the folder itself for the duration; ExportError at once if another process holds it.
+
+    flock on the folder, not a lock file: nothing extra in the output folder, and the kernel releases it when the
+    process ends, SIGKILL included. Where the filesystem cannot lock a folder (some network mounts), the batch runs
+    unlocked and ``notes`` says so.
+    """
+    try:
+        handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as error:
+        raise ExportError(f"{folder}: cannot open the output folder ({error.strerror or error})") from None
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ExportError(
+                f"{folder}: another langspan batch is writing to this output folder; wait for it to finish or "
+                "use another --output-dir"
+            ) from None
+        except OSError as error:
+            notes.append(f"{folder}: cannot lock the output folder ({error.strerror or error}); do not run two "
+                         "batches on it at once")  # fmt: skip
+        yield
+    finally:
+        os.close(handle)  # closing the last descriptor releases the lock
+
+
+def _remove_partial_outputs(folder: Path) -> None:
+    """Delete the temporary files of outputs that a killed run was writing: while this batch holds the folder's lock
+    no other batch writes there, so every such file is a leftover."""
+    for path in folder.rglob(".*.part"):
+        if PARTIAL_OUTPUT.fullmatch(path.name) and path.is_file():
+            with suppress(OSError):
+                path.unlink()
 
 
 def _stat(path: Path) -> tuple[int, int] | None:

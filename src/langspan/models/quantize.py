@@ -28,6 +28,7 @@ import mmap
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from .cpu_memory import libc
 
@@ -71,7 +72,7 @@ def _tensors_of(model) -> Iterator:
     return itertools.chain(model.parameters(), model.buffers())
 
 
-def _linear_layers(model) -> Iterator[tuple[object, str, object]]:
+def _linear_layers(model) -> Iterator[tuple[Any, str, Any]]:  # torch modules (torch is imported lazily)
     import torch
 
     for parent in model.modules():

@@ -26,7 +26,9 @@ ffmpeg quirks this module works around (ffmpeg 5.1):
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -61,6 +63,9 @@ STREAM_FIELDS = (
     "codec_type", "codec_name", "codec_tag_string", "profile", "width", "height", "pix_fmt",
     "sample_rate", "channels", "channel_layout",
 )  # fmt: skip
+# ffmpeg 5.1 reports a failed write of the output (a full disk) on stderr and still exits 0, leaving a truncated
+# copy whose header — rewritten in place at the end — still claims every stream and the full duration.
+WRITE_ERRORS = re.compile(r"Error writing trailer|Error closing file|No space left on device|Disk quota exceeded")
 
 
 @dataclass(frozen=True)
@@ -157,10 +162,12 @@ def replace_verified(
     over the destination. Any failure or interrupt removes the temporary file and leaves the destination as it
     was. Returns the file written."""
     destination = (output or source).resolve()  # through a symlink: replace its target, keep the link
+    check_room(source, destination)
     with temporary_beside(destination) as temporary:
         produce(temporary)
         _fsync(temporary)
         check(media.probe_raw(temporary))
+        verify_packets(source, temporary, f"{source}: the new copy")
         os.chmod(temporary, stat.S_IMODE(os.stat(source).st_mode))
         os.replace(temporary, destination)
     _fsync_folder(destination.parent)
@@ -206,9 +213,58 @@ def _disposition(stream: dict) -> str:
 
 def run_ffmpeg(command: list[str], source: Path) -> None:
     # subprocess.run kills ffmpeg on any exception in the wait, KeyboardInterrupt included.
-    result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True)
-    if result.returncode != 0:
+    result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, check=False)
+    failed_write = WRITE_ERRORS.search(result.stderr.decode("utf-8", errors="replace"))
+    if result.returncode != 0 or failed_write:
         raise media.tool_error(f"{source}: ffmpeg could not copy the streams", result.stderr)
+
+
+def check_room(source: Path, destination: Path) -> None:
+    """ExportError, before anything is written, when the destination's filesystem lacks room for a copy the size of
+    the source (the copy is about as large: every packet, a new header)."""
+    try:
+        need, free = source.stat().st_size, shutil.disk_usage(destination.parent).free
+    except OSError:
+        return  # cannot tell: the copy itself will fail cleanly if it does not fit
+    if free < need:
+        raise ExportError(
+            f"{destination}: not enough free space beside it for the tagged copy ({_size(need)} needed, "
+            f"{_size(free)} free); nothing was changed"
+        )
+
+
+def _size(size: int) -> str:
+    return f"{size / 1e9:.1f} GB" if size >= 1e9 else f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"
+
+
+def packet_counts(path: Path) -> dict[int, int]:
+    """{stream index: packets} as ffprobe's demuxer reads them (a full read of the file, no decoding)."""
+    url, fence = media.ffmpeg_input(path)
+    command = [media.find_ffmpeg().ffprobe, "-v", "error", "-count_packets", "-show_entries",
+               "stream=index,nb_read_packets", "-of", "json"]  # fmt: skip
+    for name, value in fence.items():
+        command += [f"-{name}", str(value)]
+    result = subprocess.run([*command, url], stdin=subprocess.DEVNULL, capture_output=True, check=False)
+    if result.returncode != 0:
+        raise media.tool_error(f"{path}: ffprobe could not count its packets", result.stderr)
+    streams = json.loads(result.stdout.decode("utf-8", errors="replace")).get("streams", [])
+    return {int(stream["index"]): int(stream.get("nb_read_packets") or 0) for stream in streams}
+
+
+def verify_packets(source: Path, copy: Path, label: str) -> None:
+    """MediaError unless every stream the copy carries has as many packets as in the source: the header checks of
+    ``verify`` cannot see a copy cut short (a disk that filled up while ffmpeg still exited 0)."""
+    old, new = packet_counts(source), packet_counts(copy)
+    kept = _kept_streams(media.probe_raw(source))
+    source_streams = [index for index in sorted(old) if index in kept]
+    copied = [new[index] for index in sorted(new)]
+    for position, index in enumerate(source_streams):
+        count = copied[position] if position < len(copied) else 0
+        if count != old[index]:
+            raise MediaError(
+                f"{label} is not faithful, nothing was replaced: stream {index} has {old[index]} packets, "
+                f"the copy {count}"
+            )
 
 
 def mkvpropedit_command(path: Path, tags: Mapping[int, NewTag], before: dict) -> list[str]:
@@ -269,7 +325,7 @@ def differences(
     new = [s for s in after.get("streams", []) if s["index"] in _kept_streams(after)]
     if len(old) != len(new):
         return [f"{len(old)} streams became {len(new)}"]
-    for a, b in zip(old, new):
+    for a, b in zip(old, new, strict=True):
         found += _stream_differences(a, b, languages.get(a["index"]))
     expected = before.get("chapters", []) if chapters is None else chapters
     found += _chapter_differences(expected, after.get("chapters", []))
@@ -308,7 +364,7 @@ def _chapter_differences(old: list[dict], new: list[dict]) -> list[str]:
     if len(old) != len(new):
         return [f"{len(old)} chapters became {len(new)}"]
     found = []
-    for number, (a, b) in enumerate(zip(old, new), start=1):
+    for number, (a, b) in enumerate(zip(old, new, strict=True), start=1):
         moved = any(abs(float(a[key]) - float(b[key])) > CHAPTER_TOLERANCE for key in ("start_time", "end_time"))
         if moved or _tags(a) != _tags(b):
             found.append(f"chapter {number} changed")
