@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from conftest import ScriptedClassifier
+from conftest import ScriptedClassifier, ffmpeg_path, ffprobe_path
 
 SAMPLE_RATE = 16_000
 # The two audio tracks are tones the scripted classifier tells apart: low → German, high → French.
@@ -44,7 +44,7 @@ def make_movie(folder: Path, name: str, languages: Sequence[str | None] = (None,
     (folder / "subs.srt").write_text(SUBTITLES)
     matroska = path.suffix == ".mkv"
     command = [
-        "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+        ffmpeg_path(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
         "-f", "lavfi", "-i", f"testsrc=size=32x32:rate=5:duration={seconds}",
         "-f", "lavfi", "-i", f"sine=frequency={LOW_HZ}:duration={seconds}:sample_rate={SAMPLE_RATE}",
         "-f", "lavfi", "-i", f"sine=frequency={HIGH_HZ}:duration={seconds}:sample_rate={SAMPLE_RATE}",
@@ -67,7 +67,7 @@ def make_movie(folder: Path, name: str, languages: Sequence[str | None] = (None,
 def ffprobe(path: Path) -> dict:
     """ffprobe's JSON (streams, format, chapters), read directly rather than through langspan.frontend.media."""
     result = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_streams", "-show_format", "-show_chapters", "-of", "json", str(path)],
+        [ffprobe_path(), "-v", "error", "-show_streams", "-show_format", "-show_chapters", "-of", "json", str(path)],
         check=True, capture_output=True,
     )  # fmt: skip
     return json.loads(result.stdout)
@@ -98,14 +98,14 @@ def _duration(stream: dict) -> float:
 
 def assert_only_languages_changed(before: dict, after: dict, expected: dict[int, str]) -> None:
     """An independent before/after comparison, written for the test rather than taken from tagwriter."""
-    chapter_track = lambda s: s["codec_type"] == "data" and s.get("codec_tag_string") == "text"  # noqa: E731
+    chapter_track = lambda s: s["codec_type"] == "data" and s.get("codec_tag_string") == "text"
     old = [s for s in before["streams"] if not chapter_track(s)]
     new = [s for s in after["streams"] if not chapter_track(s)]
     assert len(new) == len(old)
     assert [s.get("codec_name") for s in new] == [s.get("codec_name") for s in old]
     assert [s["codec_type"] for s in new] == [s["codec_type"] for s in old]
     assert [s["disposition"] for s in new] == [s["disposition"] for s in old]
-    for a, b in zip(old, new):
+    for a, b in zip(old, new, strict=True):
         if a["codec_type"] != "attachment":
             assert abs(_duration(a) - _duration(b)) <= _frame(a), a["index"]
         a_tags = {k: v for k, v in a.get("tags", {}).items() if k not in ("language", "DURATION")}

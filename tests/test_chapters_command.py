@@ -49,6 +49,7 @@ def test_in_place_chapters_follow_the_languages_and_nothing_else_changes(tmp_pat
     assert folder_listing(path.parent) == [name]  # no temporary file left behind
 
 
+@pytest.mark.slow
 def test_existing_chapters_are_kept_and_a_second_run_changes_nothing(tmp_path):
     movie = make_movie(tmp_path / "films", "film.mkv")
     before = ffprobe(movie)
@@ -75,6 +76,7 @@ def test_replace_drops_the_files_chapters(tmp_path):
     assert [title for _, _, title in chapters_of(movie)] == ["German"]  # stream 1 is the low tone throughout
 
 
+@pytest.mark.slow
 def test_mp4_chapters_start_where_none_starts_and_one_chapter_track_remains(tmp_path):
     movie = make_movie(tmp_path, "film.mp4", seconds=6)  # the film's chapters: Opening 0-2 s, Ending 2-4 s
     add_language_chapters(movie, OPTIONS, in_place=True, stream=2, classifier=tone_classifier())
@@ -130,6 +132,7 @@ def app_():
     return app
 
 
+@pytest.mark.slow
 def test_cli_output_json_and_input_untouched(tmp_path):
     path = two_languages(tmp_path, "talk.m4a", seconds=3)
     digest = sha256(path)

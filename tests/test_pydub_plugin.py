@@ -35,7 +35,7 @@ def test_importing_the_plugin_registers_the_method():
 
 
 @pytest.mark.parametrize(
-    "rate, width, channels", [(8000, 1, 1), (44100, 2, 2), (96000, 3, 2), (48000, 4, 6), (16000, 2, 1)]
+    ("rate", "width", "channels"), [(8000, 1, 1), (44100, 2, 2), (96000, 3, 2), (48000, 4, 6), (16000, 2, 1)]
 )
 def test_any_rate_width_and_channel_count(rate, width, channels):
     segment = two_tones(rate, width, channels)

@@ -17,7 +17,7 @@ from langspan.options import DetectOptions
 
 ray = pytest.importorskip("ray", reason="the Ray engine needs the extra: pip install -e '.[ray]' (make setup does)")
 # Ray 2.60's DataContext warns about deprecated fields of its own each time one is created (not our settings).
-pytestmark = pytest.mark.filterwarnings(r"ignore::DeprecationWarning:ray\.data\.context")
+pytestmark = [pytest.mark.ray, pytest.mark.filterwarnings(r"ignore::DeprecationWarning:ray\.data\.context")]
 
 MODEL = str(TINY_MODEL)
 # Short windows in ragged batches: several spans per file, and a last batch smaller than the others. Boundary

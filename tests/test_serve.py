@@ -27,6 +27,9 @@ from conftest import MEDIA, ROOT, TINY_MODEL
 from langspan.cli import app
 from langspan.engine.local import DetectOptions, detect
 
+# A real server process per module and a real HTTP client: seconds before the first request.
+pytestmark = pytest.mark.slow
+
 SCHEMA = json.loads(resources.files("langspan").joinpath("schema/timeline.schema.json").read_text())
 MAX_UPLOAD = 200 * 1024  # chirp.mp3 (20 kB) fits, podcast.mp3 (331 kB) does not
 CAPACITY = 2  # --workers 1 --queue-size 1

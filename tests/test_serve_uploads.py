@@ -42,7 +42,7 @@ def test_the_file_part_is_written_whole_across_chunk_boundaries(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "filename, expected",
+    ("filename", "expected"),
     [("../../etc/passwd", "passwd"), ("C:\\Users\\a\\b.mp3", "b.mp3"), ("a\x1b[31mb.mp3", "a[31mb.mp3"), ("", "upload")],
 )
 def test_client_file_names_lose_their_folders_and_control_characters(filename, expected):

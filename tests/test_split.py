@@ -36,6 +36,7 @@ def talk(tmp_path) -> Path:
     return two_languages(tmp_path / "in", "talk.mp3", seconds=4, parts=3)  # German, French, German
 
 
+@pytest.mark.slow
 def test_one_file_per_span_with_the_spans_duration(talk, tmp_path):
     out = tmp_path / "out"
     digest = sha256(talk)
@@ -45,7 +46,7 @@ def test_one_file_per_span_with_the_spans_duration(talk, tmp_path):
     jsonschema.validate(manifest, SCHEMA)
     assert manifest["schema"] == "langspan.split" and manifest["mode"] == "copy" and not manifest["by_language"]
     assert sorted(folder_listing(out)) == sorted([entry["file"] for entry in manifest["files"]] + ["talk.split.json"])
-    for entry, span in zip(manifest["files"], result.timeline.spans):
+    for entry, span in zip(manifest["files"], result.timeline.spans, strict=True):
         assert (entry["start"], entry["end"]) == (round(span.start, 3), round(span.end, 3))
         assert entry["file"].startswith(f"talk.{entry['index']:03d}.{entry['language']}.")
         assert abs(duration(out / entry["file"]) - (span.end - span.start)) <= COPY_TOLERANCE
@@ -70,6 +71,7 @@ def test_by_language_joins_each_languages_spans(talk, tmp_path):
     ]
 
 
+@pytest.mark.slow
 def test_reencode_cuts_anew(talk, tmp_path):
     result = split_file(talk, OPTIONS, output_dir=tmp_path / "out", reencode=True, classifier=tone_classifier())
     for piece in result.pieces:
@@ -98,6 +100,7 @@ def test_a_source_without_extension_gets_its_containers(tmp_path):
 
 
 @pytest.mark.parametrize("failure", [MediaError("ffmpeg could not copy the streams"), KeyboardInterrupt()])
+@pytest.mark.slow
 def test_existing_files_are_kept_and_failures_leave_nothing(talk, tmp_path, monkeypatch, failure):
     out = tmp_path / "out"
     split_file(talk, OPTIONS, output_dir=out, classifier=tone_classifier())
@@ -126,6 +129,7 @@ def run(*args: str):
     return result.exit_code, result.stdout, result.stderr
 
 
+@pytest.mark.slow
 def test_cli_prints_the_manifest_path_and_fails_in_one_line(tmp_path):
     talk = two_languages(tmp_path / "in", "talk.m4a", seconds=2)
     out = tmp_path / "out"

@@ -74,14 +74,14 @@ def split_on_language(
         raise ValueError(f"keep_silence must be at least 0 ms, got {keep_silence}")
     kept = [span for span in timeline.spans if _wanted(span, keep_nonspeech, keep_unknown)]
     ranges = [[_ms(span.start) - padding, _ms(span.end) + padding] for span in kept]
-    for number, span in enumerate(kept):
+    for number in range(len(kept)):
         low = _ms(kept[number - 1].end) if number else 0
         high = _ms(kept[number + 1].start) if number + 1 < len(kept) else length
         ranges[number] = [max(ranges[number][0], low, 0), min(ranges[number][1], high, length)]
     for before, after in pairwise(ranges):
         if after[0] < before[1]:  # both paddings reach into the same gap: share it at its middle
             before[1] = after[0] = (before[1] + after[0]) // 2
-    return [(span, segment[start:end]) for span, (start, end) in zip(kept, ranges)]
+    return [(span, segment[start:end]) for span, (start, end) in zip(kept, ranges, strict=True)]
 
 
 def _wanted(span: Span, keep_nonspeech: bool, keep_unknown: bool) -> bool:

@@ -16,9 +16,9 @@ from rich.table import Table
 from ..editing.chapters import ChaptersResult, add_language_chapters
 from ..engine.local import load_classifier
 from ..errors import LangspanError, ModelError, UsageError
+from ..languages import parse_language_list
 from ..models.base import DEFAULT_MODEL
 from ..options import DetectOptions
-from ..tagging.decide import parse_languages
 from ..writers.chapters import podcast_chapters_document
 from .common import (
     DebugOption,
@@ -76,8 +76,10 @@ def chapters_command(
             raise UsageError("--output takes a single input; use --in-place for several")
         if output is not None and in_place:
             raise UsageError("--output and --in-place cannot be used together")
-        options = DetectOptions(model=model, revision=revision, device=device, batch_size=batch_size,
-                                languages=parse_languages(languages))  # fmt: skip
+        options = DetectOptions(
+            model=model, revision=revision, device=device, batch_size=batch_size,
+            languages=parse_language_list(languages) if languages is not None else None,
+        )  # fmt: skip
         classifier = load_classifier(options)
     if not (in_place or output is not None or quiet):
         stderr.print("langspan: dry run, nothing is written (pass --in-place or --output FILE to write)")

@@ -15,9 +15,9 @@ from rich.table import Table
 from ..editing.split import SplitResult, split_file
 from ..engine.local import load_classifier
 from ..errors import LangspanError, ModelError
+from ..languages import parse_language_list
 from ..models.base import DEFAULT_MODEL
 from ..options import DetectOptions
-from ..tagging.decide import parse_languages
 from .common import (
     DebugOption,
     DeviceOption,
@@ -71,8 +71,10 @@ def split_command(
     interrupted.
     """
     with errors_to_exit(debug):
-        options = DetectOptions(model=model, revision=revision, device=device, batch_size=batch_size,
-                                languages=parse_languages(languages))  # fmt: skip
+        options = DetectOptions(
+            model=model, revision=revision, device=device, batch_size=batch_size,
+            languages=parse_language_list(languages) if languages is not None else None,
+        )  # fmt: skip
         classifier = load_classifier(options)
     failures = 0
     for path in inputs:

@@ -17,9 +17,10 @@ from rich.table import Table
 
 from ..engine.local import load_classifier
 from ..errors import LangspanError, ModelError, UsageError
+from ..languages import parse_language_list
 from ..models.base import DEFAULT_MODEL
 from ..options import DetectOptions
-from ..tagging.decide import DEFAULT_MIN_CONFIDENCE, FileResult, TagOptions, parse_languages, result_document, tag_file
+from ..tagging.decide import DEFAULT_MIN_CONFIDENCE, FileResult, TagOptions, result_document, tag_file
 from .common import (
     DebugOption,
     DeviceOption,
@@ -86,7 +87,8 @@ def tag_command(
             streams=tuple(streams) if streams else None,
         )  # fmt: skip
         options = TagOptions(
-            detect=detect_options, min_confidence=min_confidence, languages=parse_languages(languages),
+            detect=detect_options, min_confidence=min_confidence,
+            languages=parse_language_list(languages) if languages is not None else None,
             force=force, check=check, dry_run=dry_run, in_place=in_place, output=output, overwrite=overwrite,
             engine=engine, full_pass=full_pass,
         )  # fmt: skip

@@ -175,7 +175,8 @@ def planned_chapters(
 def _contiguous(entries: list[ChapterEntry]) -> list[ChapterEntry]:
     ends = [nxt.seconds(nxt.start) for nxt in entries[1:]]
     return [
-        dataclasses.replace(entry, end=round(end / Fraction(entry.time_base))) for entry, end in zip(entries, ends)
+        dataclasses.replace(entry, end=round(end / Fraction(entry.time_base)))
+        for entry, end in zip(entries[:-1], ends, strict=True)
     ] + entries[-1:]
 
 

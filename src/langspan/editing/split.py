@@ -172,7 +172,7 @@ def cut_piece(source: Path, before: dict, stream: int | None, piece: Piece, reen
         else:
             with _private_folder() as folder:
                 parts = [folder / f"{number}{piece.path.suffix}" for number in range(len(piece.spans))]
-                for span, part in zip(piece.spans, parts):
+                for span, part in zip(piece.spans, parts, strict=True):
                     _cut(source, before, stream, span, part, reencode)
                 _join(parts, folder / "parts.ffconcat", temporary, source)
         os.replace(temporary, piece.path)

@@ -55,13 +55,14 @@ from .local import detect, load_classifier
 MANIFEST_NAME = "langspan-manifest.jsonl"
 # What a folder scan picks up: the audio and video containers ffmpeg reads that people keep in media libraries.
 # Anything else in the folder (subtitles, images, our own outputs) is left alone; name files explicitly to force.
-AUDIO_EXTENSIONS = frozenset(
-    "aac ac3 aif aiff alac amr ape au caf dts eac3 flac m4a m4b mka mp2 mp3 mpc oga ogg opus ra spx tta wav wma wv"
-    .split()
-)
-VIDEO_EXTENSIONS = frozenset(
-    "3gp asf avi divx f4v flv m2ts m4v mkv mov mp4 mpeg mpg mts mxf ogv rm rmvb ts vob webm wmv".split()
-)
+AUDIO_EXTENSIONS = frozenset({
+    "aac", "ac3", "aif", "aiff", "alac", "amr", "ape", "au", "caf", "dts", "eac3", "flac", "m4a", "m4b", "mka", "mp2",
+    "mp3", "mpc", "oga", "ogg", "opus", "ra", "spx", "tta", "wav", "wma", "wv",
+})  # fmt: skip
+VIDEO_EXTENSIONS = frozenset({
+    "3gp", "asf", "avi", "divx", "f4v", "flv", "m2ts", "m4v", "mkv", "mov", "mp4", "mpeg", "mpg", "mts", "mxf", "ogv",
+    "rm", "rmvb", "ts", "vob", "webm", "wmv",
+})  # fmt: skip
 MEDIA_EXTENSIONS = AUDIO_EXTENSIONS | VIDEO_EXTENSIONS
 OK, SKIPPED, FAILED = "ok", "skipped", "failed"
 ENGINES = ("local", "ray")

@@ -10,6 +10,7 @@ tail of ffmpeg's stderr. SECURITY.md says what this does and does not protect ag
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -365,7 +366,7 @@ def _run_decoder(command: list[str], label: str, stdin_bytes: bytes | None = Non
         )
         feeder = _start_feeder(process, stdin_bytes) if stdin_bytes is not None else None
         try:
-            yield from _read_samples(process.stdout, timeout)  # type: ignore[arg-type]
+            yield from _read_samples(process.stdout, timeout)
             returncode = process.wait()
         except _Stalled:
             returncode = None
@@ -392,10 +393,8 @@ def _start_feeder(process: subprocess.Popen, data: bytes) -> threading.Thread:
         except (BrokenPipeError, ValueError):
             pass  # ffmpeg stopped reading; its exit code tells why
         finally:
-            try:
+            with contextlib.suppress(BrokenPipeError):
                 process.stdin.close()  # type: ignore[union-attr]
-            except BrokenPipeError:
-                pass
 
     thread = threading.Thread(target=feed, daemon=True)
     thread.start()

@@ -30,10 +30,9 @@ from .. import __version__
 from ..engine.local import detect
 from ..engine.sparse import scan
 from ..errors import LangspanError
-from ..languages import language_name
+from ..languages import language_name, parse_language_list
 from ..models.base import Classifier
 from ..options import DetectOptions
-from ..tagging.decide import parse_languages
 from ..writers import timeline_document
 from .problems import PROBLEM_MEDIA_TYPE, Problem, problem_of
 from .uploads import private_folder, receive_upload, resolve_media_path
@@ -118,7 +117,7 @@ def create_app(settings: ServiceSettings, classifier: Classifier) -> FastAPI:
         try:
             return replace(
                 settings.options,
-                languages=settings.options.languages if languages is None else parse_languages(languages),
+                languages=settings.options.languages if languages is None else _requested_languages(languages),
                 streams=None if stream is None else (stream,),
             )
         except LangspanError as error:
@@ -218,3 +217,8 @@ def _add_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, error: StarletteHTTPException) -> JSONResponse:
         return respond(request, Problem(error.status_code, str(error.detail), headers=dict(error.headers or {})))
+
+
+def _requested_languages(value: str) -> tuple[str, ...] | None:
+    """A request's ``languages`` field: an empty one asks for every language (no restriction)."""
+    return parse_language_list(value) if value.strip() else None

@@ -325,7 +325,7 @@ def differences(
     new = [s for s in after.get("streams", []) if s["index"] in _kept_streams(after)]
     if len(old) != len(new):
         return [f"{len(old)} streams became {len(new)}"]
-    for a, b in zip(old, new):
+    for a, b in zip(old, new, strict=True):
         found += _stream_differences(a, b, languages.get(a["index"]))
     expected = before.get("chapters", []) if chapters is None else chapters
     found += _chapter_differences(expected, after.get("chapters", []))
@@ -364,7 +364,7 @@ def _chapter_differences(old: list[dict], new: list[dict]) -> list[str]:
     if len(old) != len(new):
         return [f"{len(old)} chapters became {len(new)}"]
     found = []
-    for number, (a, b) in enumerate(zip(old, new), start=1):
+    for number, (a, b) in enumerate(zip(old, new, strict=True), start=1):
         moved = any(abs(float(a[key]) - float(b[key])) > CHAPTER_TOLERANCE for key in ("start_time", "end_time"))
         if moved or _tags(a) != _tags(b):
             found.append(f"chapter {number} changed")

@@ -98,7 +98,8 @@ def write_atomic(path: Path, text: str) -> None:
     folder = path.parent if str(path.parent) else Path(".")
     check_target(path)
     try:
-        handle = tempfile.NamedTemporaryFile(
+        # Not a `with` here: the name must outlive the handle (renamed after closing), and only the open may fail.
+        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115
             "w", encoding="utf-8", dir=folder, prefix=f".{path.name}.", suffix=".part", delete=False
         )
     except OSError as error:
