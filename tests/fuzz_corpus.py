@@ -34,6 +34,8 @@ from pathlib import Path
 
 import jsonschema
 
+from conftest import ffmpeg_path, ffprobe_path
+
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = str(ROOT / "fixtures" / "tiny-lid")
 SCHEMA = json.loads((ROOT / "src" / "langspan" / "schema" / "timeline.schema.json").read_text())
@@ -97,7 +99,7 @@ class Outcome:
 
 
 def ffmpeg(*args: str) -> None:
-    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", *args], check=True)
+    subprocess.run([ffmpeg_path(), "-nostdin", "-loglevel", "error", "-y", *args], check=True)
 
 
 def seed_files(cache: Path, tag: bool = False) -> dict[str, Path]:
@@ -443,7 +445,7 @@ def stream_kinds(data: bytes, tmp: Path) -> list[str] | None:
         handle.write(data)
         handle.flush()
         result = subprocess.run(
-            ["ffprobe", "-v", "error", "-show_entries", "stream=codec_type", "-of", "csv=p=0", handle.name],
+            [ffprobe_path(), "-v", "error", "-show_entries", "stream=codec_type", "-of", "csv=p=0", handle.name],
             capture_output=True, text=True, timeout=HANG_SECONDS, check=False,
         )  # fmt: skip
     return result.stdout.split() if result.returncode == 0 else None

@@ -171,7 +171,7 @@ def two_languages(folder: Path, name: str, seconds: int = 6, parts: int = 2) -> 
              for i in range(parts)]  # fmt: skip
     graph = ";".join(tones) + ";" + "".join(f"[t{i}]" for i in range(parts)) + f"concat=n={parts}:v=0:a=1"
     subprocess.run(
-        ["ffmpeg", "-nostdin", "-v", "error", "-y", "-filter_complex", graph, *CODECS[path.suffix],
+        [ffmpeg_path(), "-nostdin", "-v", "error", "-y", "-filter_complex", graph, *CODECS[path.suffix],
          "-metadata", "title=Episode 1", str(path)],
         check=True,
     )  # fmt: skip

@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 from typer.testing import CliRunner
 
-from conftest import TINY_MODEL
+from conftest import TINY_MODEL, ffmpeg_path
 from langspan.editing.chapters import ChapterEntry, add_language_chapters, planned_chapters
 from langspan.engine.local import DetectOptions
 from langspan.errors import MediaError, UsageError
@@ -31,6 +31,7 @@ def chapters_of(path: Path) -> list[tuple[float, float, str]]:
 
 
 @pytest.mark.parametrize("name", ["talk.mp3", "talk.m4a", "talk.mkv"])
+@pytest.mark.slow
 def test_in_place_chapters_follow_the_languages_and_nothing_else_changes(tmp_path, name):
     path = two_languages(tmp_path / "media", name)
     before = ffprobe(path)
@@ -115,7 +116,7 @@ def test_refusals_come_before_any_analysis(tmp_path):
     with pytest.raises(Exception, match="already exists .pass --overwrite"):
         add_language_chapters(path, OPTIONS, output=tmp_path / "exists.mp3", classifier=never)
     wav = tmp_path / "talk.wav"
-    subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), str(wav)], check=True)
+    subprocess.run([ffmpeg_path(), "-v", "error", "-i", str(path), str(wav)], check=True)
     with pytest.raises(MediaError, match="cannot write chapters into wav files"):
         add_language_chapters(wav, OPTIONS, in_place=True, classifier=never)
     assert (tmp_path / "exists.mp3").read_bytes() == b"mine"
@@ -163,7 +164,7 @@ def test_an_m4a_gets_language_chapters_between_its_own(tmp_path):
     talk = two_languages(tmp_path / "src", "talk.m4a")  # German 0-6 s, French 6-12 s
     (tmp_path / "intro.ffmeta").write_text(";FFMETADATA1\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=1000\ntitle=Intro\n")
     own = tmp_path / "own.m4a"
-    subprocess.run(["ffmpeg", "-v", "error", "-i", str(talk), "-f", "ffmetadata", "-i", str(tmp_path / "intro.ffmeta"),
+    subprocess.run([ffmpeg_path(), "-v", "error", "-i", str(talk), "-f", "ffmetadata", "-i", str(tmp_path / "intro.ffmeta"),
                     "-map", "0", "-c", "copy", "-map_chapters", "1", str(own)], check=True)  # fmt: skip
     result = add_language_chapters(own, OPTIONS, in_place=True, classifier=tone_classifier())
     french = result.chapters[1].start

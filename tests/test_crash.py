@@ -101,6 +101,7 @@ def locked_by_someone(folder: Path) -> bool:
                for line in Path("/proc/locks").read_text().splitlines())  # fmt: skip
 
 
+@pytest.mark.slow
 def test_a_second_batch_on_the_same_output_folder_is_refused_while_the_first_runs(tmp_path: Path) -> None:
     library, out = make_library(tmp_path / "library"), tmp_path / "out"
     first = harness.start(library, out)
@@ -125,6 +126,7 @@ def test_a_second_batch_on_the_same_output_folder_is_refused_while_the_first_run
     assert hidden(out) == []
 
 
+@pytest.mark.slow
 def test_three_sigkills_at_random_moments_then_resume(tmp_path: Path) -> None:
     library = make_library(tmp_path / "library")
     expected = harness.reference(library, tmp_path / "reference")

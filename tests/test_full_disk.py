@@ -96,6 +96,7 @@ def test_several_outputs_on_a_disk_that_fills_up_between_them(disk: Path) -> Non
     assert contents(disk) == {}
 
 
+@pytest.mark.slow
 def test_a_batch_whose_output_folder_fills_up(disk: Path, tmp_path: Path) -> None:
     library = tmp_path / "library"
     library.mkdir()

@@ -38,6 +38,7 @@ def test_the_mutator_is_seeded_and_damages_every_container(corpus: Corpus) -> No
 
 
 @pytest.mark.parametrize("index", range(DETECT_CASES))
+@pytest.mark.slow
 def test_fuzzed_detect(corpus: Corpus, index: int, tmp_path: Path) -> None:
     case = corpus[index]
     outcome, _ = run_detect_case(case, tmp_path)
@@ -45,12 +46,14 @@ def test_fuzzed_detect(corpus: Corpus, index: int, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("index", range(TAG_CASES))
+@pytest.mark.slow
 def test_fuzzed_tag_in_place(tag_corpus: Corpus, index: int, tmp_path: Path) -> None:
     case = tag_corpus[index]
     outcome = run_tag_case(case, tmp_path)
     assert outcome.problems == [], f"{case.id} ({case.mutation}): {outcome.problems}"
 
 
+@pytest.mark.slow
 def test_the_sample_reaches_both_outcomes(corpus: Corpus, tmp_path: Path) -> None:
     # A harness that refused everything (or accepted everything) would pass the rules above vacuously.
     kinds = {run_detect_case(corpus[index], tmp_path / str(index))[0].kind for index in (0, 1, 2, 3, 8, 9, 10, 11)}

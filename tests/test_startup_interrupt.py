@@ -59,6 +59,7 @@ def from_interpreter_start_up(stderr: str) -> bool:
 
 
 @pytest.mark.parametrize("launcher", ["module", "console-script"])
+@pytest.mark.slow
 def test_ctrl_c_during_start_up(launcher: str, tmp_path: Path) -> None:
     command = [sys.executable, "-m", "langspan"] if launcher == "module" else [sys.executable, "-c", CONSOLE_SCRIPT]
     handled = 0
@@ -93,6 +94,7 @@ def test_importing_the_package_does_not_import_the_engine() -> None:
     assert loaded.stdout.strip() == "[]"
 
 
+@pytest.mark.slow
 def test_a_run_leaves_nothing_in_the_temporary_directory(tmp_path: Path) -> None:
     # Importing torch._dynamo (transformers' model classes do) makes torch's compile-cache folder; the entry point
     # sends it to the user's cache folder instead of $TMPDIR, where every run would leave one.

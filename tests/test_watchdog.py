@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from conftest import ffmpeg_path
 from fuzz_corpus import hang_alarm
 from langspan.cli import app
 from langspan.errors import MediaError
@@ -33,7 +34,7 @@ def long_input(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Ten minutes of silence (small as FLAC): ffmpeg is still busy, blocked on the full pipe, when it is frozen."""
     path = tmp_path_factory.mktemp("long") / "a.flac"
     subprocess.run(
-        ["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono", "-t", "600",
+        [ffmpeg_path(), "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono", "-t", "600",
          "-c:a", "flac", str(path)],
         check=True,
     )  # fmt: skip
@@ -64,6 +65,7 @@ def wait_for(find, seconds: float = 60.0):
     raise AssertionError("never appeared")
 
 
+@pytest.mark.slow
 def test_a_frozen_ffmpeg_fails_the_file_and_is_reaped(long_input: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(media.STALL_TIMEOUT_ENV, "1")
     chunks = media.decode(long_input)
@@ -87,6 +89,7 @@ def test_a_frozen_ffprobe_fails_the_file(tmp_path: Path, monkeypatch: pytest.Mon
         media.probe(TONE)
 
 
+@pytest.mark.slow
 def test_a_stalled_file_does_not_block_the_batch(long_input: Path, tmp_path: Path) -> None:
     folder, out = long_input.parent, tmp_path / "out"
     (folder / "b.wav").write_bytes(TONE.read_bytes())

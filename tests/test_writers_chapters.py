@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 from typer.testing import CliRunner
 
-from conftest import MEDIA, TINY_MODEL
+from conftest import MEDIA, TINY_MODEL, ffprobe_path
 from langspan.cli import app
 from langspan.timeline import Span, Timeline
 from langspan.writers import WRITERS, FFMetadataWriter, PodcastChaptersWriter, get_writer, writer_for_path
@@ -53,7 +53,7 @@ def test_ffmetadata_text():
 
 def ffprobe_chapters(path: Path) -> list[dict]:
     result = subprocess.run(
-        ["ffprobe", "-v", "error", "-f", "ffmetadata", "-show_chapters", "-of", "json", str(path)],
+        [ffprobe_path(), "-v", "error", "-f", "ffmetadata", "-show_chapters", "-of", "json", str(path)],
         check=True, capture_output=True,
     )  # fmt: skip
     return json.loads(result.stdout)["chapters"]
@@ -123,6 +123,7 @@ def test_registered_and_found_by_their_extensions():
     assert get_writer("podcast-chapters").extension == "chapters.json"
 
 
+@pytest.mark.slow
 def test_detect_writes_chapter_files_chosen_by_extension(tmp_path):
     podcast, ffmeta = tmp_path / "chirp.chapters.json", tmp_path / "chirp.ffmeta"
     for target in (podcast, ffmeta):

@@ -20,7 +20,7 @@ from ..errors import LangspanError, ModelError, UsageError
 from ..languages import parse_language_list
 from ..models.base import DEFAULT_MODEL
 from ..options import DetectOptions
-from ..tagging.decide import DEFAULT_MIN_CONFIDENCE, FileResult, TagOptions, result_document, tag_file
+from ..tagging.decide import DEFAULT_MIN_CONFIDENCE, TagOptions, TagResult, result_document, tag_file
 from .common import (
     CacheOption,
     DebugOption,
@@ -122,7 +122,7 @@ def tag_command(
         raise typer.Exit(3)
 
 
-def _print_tag_table(result: FileResult, check: bool) -> None:
+def _print_tag_table(result: TagResult, check: bool) -> None:
     table = Table(box=None)
     columns = ("file", "stream", "tag", "check" if check else "action", "detected", "share", "conf.", "evidence")
     for column in columns:
