@@ -40,7 +40,7 @@ class Wav2Vec2Family:
             raise ModelError(f"model {model!r} has no id2label: not a language classifier")
         raw = tuple(str(id2label[i]) for i in range(len(id2label)))
         # Echo the exact weights used: the hub commit when the checkpoint came from the hub cache.
-        commit = revision or getattr(config, "_commit_hash", None)
+        commit = revision or getattr(config, "_commit_hash", None) or snapshot_commit(model, revision)
         return ModelInfo(self.name, model, commit, tuple(_iso639_3(label) for label in raw), raw)
 
     def load(self, options: LoadOptions) -> HFClassifier:
