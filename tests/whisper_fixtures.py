@@ -1,0 +1,39 @@
+"""Where the real whisper-base folders are (``make whisper`` puts them there) and espeak-ng speech for the tests."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+# The same default as scripts/whisper_base.py: LANGSPAN_CACHE, else ${XDG_CACHE_HOME:-~/.cache}/langspan.
+CACHE = Path(
+    os.environ.get("LANGSPAN_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "langspan"
+)
+CT2_FOLDER = CACHE / "whisper-base-ct2"
+HF_FOLDER = CACHE / "whisper-base-hf"
+
+
+def require(folder: Path) -> Path:
+    if not (folder / ".langspan-complete").is_file():
+        pytest.skip(f"{folder} is missing: run `make whisper` (part of `make setup`)")
+    return folder
+
+
+def speak(text: str, voice: str, speed: int = 150) -> np.ndarray:
+    """espeak-ng speech as 16 kHz mono float32 (skips the test when espeak-ng is not installed)."""
+    espeak = shutil.which("espeak-ng")
+    if espeak is None:
+        pytest.skip("espeak-ng is not installed (make setup installs it as root)")
+    wav = subprocess.run([espeak, "-v", voice, "-s", str(speed), "--stdout", text], check=True, capture_output=True)
+    with wave.open(io.BytesIO(wav.stdout)) as reader:
+        rate = reader.getframerate()
+        samples = np.frombuffer(reader.readframes(reader.getnframes()), dtype=np.int16).astype(np.float32) / 32768
+    positions = np.arange(0, len(samples) - 1, rate / 16000)
+    return np.interp(positions, np.arange(len(samples)), samples).astype(np.float32)
