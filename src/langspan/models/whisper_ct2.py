@@ -1,0 +1,131 @@
+"""faster-whisper folders through CTranslate2 (extra ``langspan[ctranslate2]``): the same language posteriors as
+``whisper.py``, from CTranslate2's own encoder and ``detect_language``.
+
+A faster-whisper folder holds ``model.bin`` (CTranslate2 weights), ``config.json`` (decoding settings, among them
+``lang_ids``), ``tokenizer.json`` and ``vocabulary.json``; ``--model`` takes such a folder or the hub id of one
+in the local Hugging Face cache (Systran/faster-whisper-*). Features are Whisper's log-mel spectrogram of the
+window padded to 30 s (``WhisperFeatureExtractor``, the same numbers as the transformers family);
+``Whisper.detect_language`` returns the softmax over the language tokens after ``<|startoftranscript|>`` —
+exactly the posterior the transformers family computes, which tests/test_whisper_agree.py checks.
+
+CTranslate2 runs int8 weights with int8 GEMMs on the CPU (the default here, as in faster-whisper), fp16 on CUDA.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ModelError, UsageError
+from .base import LoadOptions, ModelInfo
+from .whisper import DEVICES, check_options, not_available, whisper_info
+from .whisper_files import ct2_language_tokens, is_local_or_cached, looks_like_ct2, model_file
+
+FAMILY = "whisper-ct2"
+# Per-family window and segmenter defaults, chosen from benchmarks/whisper_windows.py (docs/benchmarks.md).
+DEFAULTS = {"window": 6.0, "hop": None, "switch_penalty": None, "min_span": None, "min_confidence": None}
+# langspan precision → CTranslate2 compute type, per device; ``auto`` is int8 on CPU and fp16 on CUDA.
+COMPUTE_TYPES = {"fp32": "float32", "int8": "int8", "fp16": "float16", "bf16": "bfloat16"}
+AUTO = {"cpu": "int8", "cuda": "fp16"}
+INSTALL_HINT = "pip install 'langspan[ctranslate2]'"
+
+
+class WhisperCT2Family:
+    """faster-whisper (CTranslate2) folders, or hub ids of them in the local cache."""
+
+    name = FAMILY
+
+    def recognises(self, model: str, revision: str | None) -> bool:
+        return looks_like_ct2(model, revision)
+
+    def read_info(self, model: str, revision: str | None) -> ModelInfo:
+        if not is_local_or_cached(model, revision):
+            raise not_available(model)
+        codes = [code for code, _ in ct2_language_tokens(model, revision)]
+        return whisper_info(FAMILY, model, revision, codes, DEFAULTS)
+
+    def load(self, options: LoadOptions) -> WhisperCT2Classifier:
+        return WhisperCT2Classifier(options)
+
+
+def import_ctranslate2():
+    try:
+        import ctranslate2
+    except ImportError:
+        raise ModelError(f"faster-whisper folders need CTranslate2, which is not installed: {INSTALL_HINT}") from None
+    return ctranslate2
+
+
+class WhisperCT2Classifier:
+    """Language posteriors ``[B, n_languages]`` of a faster-whisper folder, batched, through CTranslate2."""
+
+    def __init__(self, options: LoadOptions) -> None:
+        check_options(options)
+        ctranslate2 = import_ctranslate2()
+        self.info = WhisperCT2Family().read_info(options.model, options.revision)
+        self.labels, self.name, self.revision = self.info.labels, options.model, options.revision
+        self.device = resolve_device(options.device, ctranslate2)
+        self.precision = AUTO[self.device] if options.precision == "auto" else options.precision
+        folder = _folder(options.model, options.revision)
+        try:
+            self.model = ctranslate2.models.Whisper(
+                str(folder),
+                device=self.device,
+                compute_type=COMPUTE_TYPES[self.precision],
+                intra_threads=options.threads or 0,
+            )
+        except (RuntimeError, ValueError, OSError) as error:
+            first = (str(error).strip() or type(error).__name__).splitlines()[0].rstrip(".")
+            raise ModelError(f"cannot load faster-whisper folder {options.model!r}: {first}") from error
+        self.feature_extractor = _feature_extractor(folder, self.model.n_mels)
+        self.index = {f"<|{code}|>": i for i, code in enumerate(self.info.raw_labels)}
+        self._storage = ctranslate2.StorageView
+
+    def predict(self, batch: Sequence[np.ndarray]) -> np.ndarray:
+        out = np.zeros((len(batch), len(self.labels)), dtype=np.float32)
+        if not len(batch):
+            return out
+        features = self.feature_extractor(
+            [np.asarray(samples, dtype=np.float32) for samples in batch],
+            sampling_rate=self.feature_extractor.sampling_rate,
+            return_tensors="np",
+        )["input_features"]
+        results = self.model.detect_language(self._storage.from_array(np.ascontiguousarray(features, np.float32)))
+        for row, pairs in enumerate(results):
+            for token, probability in pairs:
+                column = self.index.get(token)
+                if column is not None:
+                    out[row, column] = probability
+        return out
+
+
+def resolve_device(device: str, ctranslate2) -> str:
+    if device not in DEVICES:
+        raise UsageError(f"--device must be one of {', '.join(DEVICES)}, got {device!r}")
+    cuda = ctranslate2.get_cuda_device_count() > 0
+    if device == "auto":
+        return "cuda" if cuda else "cpu"
+    if device == "mps":
+        raise UsageError("--device mps: CTranslate2 runs on the CPU or CUDA only")
+    if device == "cuda" and not cuda:
+        raise UsageError("--device cuda: no CUDA device is available to CTranslate2")
+    return device
+
+
+def _folder(model: str, revision: str | None) -> Path:
+    """The local folder of a faster-whisper model: the path itself, or the cached snapshot of a hub id."""
+    weights = model_file(model, revision, "model.bin")
+    if weights is None:
+        raise ModelError(f"cannot load faster-whisper model {model!r}: no model.bin there or in the local cache")
+    return weights.parent
+
+
+def _feature_extractor(folder: Path, n_mels: int):
+    """The folder's preprocessor_config.json when it has one, else Whisper's standard extractor for ``n_mels``."""
+    from transformers import WhisperFeatureExtractor
+
+    if (folder / "preprocessor_config.json").is_file():
+        return WhisperFeatureExtractor.from_pretrained(str(folder))
+    return WhisperFeatureExtractor(feature_size=n_mels)
