@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import ModelError, UsageError
 from .base import LoadOptions, ModelInfo
-from .whisper import DEVICES, check_options, not_available, whisper_info
+from .whisper import DEVICES, SHORT_CONTEXT, check_options, context_frames, not_available, whisper_info
 from .whisper_files import ct2_language_tokens, is_local_or_cached, looks_like_ct2, model_file
 
 FAMILY = "whisper-ct2"
@@ -61,8 +61,9 @@ def import_ctranslate2():
 class WhisperCT2Classifier:
     """Language posteriors ``[B, n_languages]`` of a faster-whisper folder, batched, through CTranslate2."""
 
-    def __init__(self, options: LoadOptions) -> None:
+    def __init__(self, options: LoadOptions, short_context: bool = SHORT_CONTEXT) -> None:
         check_options(options)
+        self.short_context = short_context  # the encoder on the window's frames only, as in whisper.py
         ctranslate2 = import_ctranslate2()
         self.info = WhisperCT2Family().read_info(options.model, options.revision)
         self.labels, self.name, self.revision = self.info.labels, options.model, options.revision
@@ -92,6 +93,8 @@ class WhisperCT2Classifier:
             sampling_rate=self.feature_extractor.sampling_rate,
             return_tensors="np",
         )["input_features"]
+        if self.short_context:  # CTranslate2's encoder takes any even number of frames up to 3,000
+            features = features[..., : context_frames(max(len(samples) for samples in batch), features.shape[-1])]
         results = self.model.detect_language(self._storage.from_array(np.ascontiguousarray(features, np.float32)))
         for row, pairs in enumerate(results):
             for token, probability in pairs:

@@ -1,0 +1,282 @@
+"""whisper-base on espeak-ng speech: window accuracy vs window length, cost per audio second, full vs short encoder
+context, and whole-pipeline timelines on seeded multilingual "podcasts" against two baselines.
+
+    make whisper && PYTHONPATH=src .venv/bin/python benchmarks/whisper_windows.py [--parts windows,cost,podcasts]
+
+Everything runs on the real whisper-base weights (``make whisper``) and speech synthesised at run time
+(benchmarks/whisper_corpus.py, cached in ~/.cache/langspan/bench-speech). Timings compare only within one run;
+the machine (CPU model, load, a GEMM GFLOP/s figure) is printed first. Results go to docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from langspan.models.base import LoadOptions
+from langspan.models.whisper import WhisperClassifier
+from langspan.models.whisper_ct2 import WhisperCT2Classifier
+from langspan.models.whisper_languages import iso639_3
+from timeline_metrics import Segment, merge, scores
+from whisper_corpus import CORPUS, SAMPLE_RATE, language_clip, speak
+
+CACHE = Path(
+    os.environ.get("LANGSPAN_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "langspan"
+)
+
+
+def machine() -> str:
+    lines = Path("/proc/cpuinfo").read_text().splitlines()
+    cpu = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "?")
+    import torch
+
+    a = np.random.default_rng(0).standard_normal((1024, 1024), dtype=np.float32)
+    t = time.perf_counter()
+    for _ in range(8):
+        a @ a
+    numpy_gflops = 8 * 2 * 1024**3 / (time.perf_counter() - t) / 1e9
+    b = torch.from_numpy(a)
+    t = time.perf_counter()
+    for _ in range(8):
+        b @ b
+    torch_gflops = 8 * 2 * 1024**3 / (time.perf_counter() - t) / 1e9
+    load = os.getloadavg()
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {platform.python_version()}, torch {torch.__version__} "
+        f"({torch.get_num_threads()} threads); fp32 GEMM 1024²: numpy {numpy_gflops:.0f} GFLOP/s, torch "
+        f"{torch_gflops:.0f} GFLOP/s; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+    )
+
+
+def windows_of(audio: np.ndarray, seconds: float) -> list[np.ndarray]:
+    size = int(seconds * SAMPLE_RATE)
+    return [audio[i : i + size] for i in range(0, len(audio) - size + 1, size)]
+
+
+def predict_all(classifier, windows: list[np.ndarray], batch: int = 8) -> tuple[np.ndarray, float]:
+    start = time.perf_counter()
+    out = [classifier.predict(windows[i : i + batch]) for i in range(0, len(windows), batch)]
+    return np.concatenate(out), time.perf_counter() - start
+
+
+def part_windows(hf: WhisperClassifier, lengths: list[float]) -> dict:
+    """Accuracy per window length and context over every language's clip; which languages the model knows."""
+    clips = {code: language_clip(code) for code in CORPUS}
+    raw = list(hf.info.raw_labels)
+    known = []
+    hf.short_context = False
+    whole, _ = predict_all(hf, [clip[: 30 * SAMPLE_RATE] for clip in clips.values()])
+    for code, posterior in zip(clips, whole):
+        if raw[int(np.argmax(posterior))] == code:
+            known.append(code)
+    print(f"\nwhole clips (≤ 30 s) identified: {len(known)}/{len(clips)}: {' '.join(known)}")
+    print("\n| window | context | windows | accuracy, all languages | accuracy, known languages | s per audio s |")
+    print("|---|---|---|---|---|---|")
+    per_language = {}
+    for seconds in lengths:
+        for short in (False, True):
+            hf.short_context = short
+            windows, truth = [], []
+            for code, clip in clips.items():
+                cut = windows_of(clip, seconds)
+                windows += cut
+                truth += [code] * len(cut)
+            posteriors, elapsed = predict_all(hf, windows)
+            hits = np.array([raw[int(i)] == code for i, code in zip(posteriors.argmax(1), truth)])
+            in_known = np.array([code in known for code in truth])
+            context = "window" if short else "30 s"
+            print(
+                f"| {seconds:g} s | {context} | {len(windows)} | {hits.mean():.3f} | {hits[in_known].mean():.3f} | "
+                f"{elapsed / (len(windows) * seconds):.3f} |"
+            )
+            for code in clips:
+                mask = np.array([t == code for t in truth])
+                per_language.setdefault(code, {})[(seconds, short)] = hits[mask].mean() if mask.any() else float("nan")
+    print("\nper language, window accuracy at 2/6/10 s (30 s context | window context):")
+    for code, values in per_language.items():
+        cells = " ".join(
+            f"{values.get((s, False), float('nan')):.2f}|{values.get((s, True), float('nan')):.2f}" for s in (2, 6, 10)
+        )
+        print(f"  {code}: {cells}")
+    hf.short_context = False
+    return {"known": known}
+
+
+def part_cost(classifiers: dict, lengths: list[float]) -> None:
+    """Seconds of compute per audio second for each backend and context, the same 16 windows each."""
+    clip = np.concatenate([language_clip(code) for code in ("en", "de", "es", "it")])
+    print("\n| backend | context | " + " | ".join(f"{s:g} s windows" for s in lengths) + " |")
+    print("|---|---|" + "---|" * len(lengths))
+    for name, classifier in classifiers.items():
+        for short in (False, True):
+            classifier.short_context = short
+            cells = []
+            for seconds in lengths:
+                windows = windows_of(clip, seconds)[:16]
+                predict_all(classifier, windows[:8])  # warm-up: first calls allocate
+                _, elapsed = predict_all(classifier, windows)
+                cells.append(f"{elapsed / (len(windows) * seconds):.3f}")
+            print(f"| {name} | {'window' if short else '30 s'} | " + " | ".join(cells) + " |")
+        classifier.short_context = False
+
+
+def podcast(seed: int, languages: list[str], segments: int = 14) -> tuple[np.ndarray, list[Segment]]:
+    """A music-like intro, then ``segments`` stretches of one language each (1–2 sentences), separated by a
+    pause (0.6–2 s) or a direct switch (50/50)."""
+    rng = np.random.default_rng(seed)
+    parts, truth, now = [intro(rng)], [], 4.0
+    previous = None
+    for _ in range(segments):
+        code = rng.choice([c for c in languages if c != previous])
+        voice, sentences = CORPUS[code]
+        chosen = rng.choice(len(sentences), size=int(rng.integers(1, 3)), replace=False)
+        speech = np.concatenate(
+            [np.concatenate([speak(sentences[i], voice), np.zeros(4800, np.float32)]) for i in chosen]
+        )
+        gap = np.zeros(int(SAMPLE_RATE * (rng.uniform(0.6, 2.0) if rng.random() < 0.5 else 0.05)), np.float32)
+        parts += [gap, speech]
+        now += len(gap) / SAMPLE_RATE
+        truth.append(Segment(now, now + len(speech) / SAMPLE_RATE - 0.3, iso639_3(str(code))))
+        now += len(speech) / SAMPLE_RATE
+        previous = code
+    return np.concatenate(parts).astype(np.float32), truth
+
+
+def intro(rng: np.random.Generator, seconds: float = 4.0) -> np.ndarray:
+    """Chords of three sines changing every half second, with a noise beat: music-like, not speech."""
+    t = np.arange(int(SAMPLE_RATE / 2)) / SAMPLE_RATE
+    bars = []
+    for _ in range(int(seconds * 2)):
+        root = 110 * 2 ** (rng.integers(0, 12) / 12)
+        chord = sum(np.sin(2 * np.pi * root * ratio * t) for ratio in (1, 1.25, 1.5)) / 3
+        beat = rng.standard_normal(t.size) * np.exp(-t * 30)
+        bars.append(0.2 * chord * np.exp(-t * 2) + 0.1 * beat)
+    return np.concatenate(bars).astype(np.float32)
+
+
+class Cached:
+    """The same classifier, answering repeated windows from memory (segmenter grids re-use one pass)."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.memory = inner, {}
+        self.labels, self.name, self.revision = inner.labels, inner.name, inner.revision
+
+    def predict(self, batch):
+        keys = [hashlib.sha1(np.ascontiguousarray(w).tobytes()).hexdigest() for w in batch]
+        todo = [i for i, key in enumerate(keys) if key not in self.memory]
+        if todo:
+            for i, row in zip(todo, self.inner.predict([batch[i] for i in todo])):
+                self.memory[keys[i]] = row
+        return np.stack([self.memory[key] for key in keys])
+
+
+def run_langspan(classifier, audio: np.ndarray, **settings) -> tuple[list[Segment], list[Segment], float]:
+    """langspan's timeline and the naive merge of the same run's window argmaxes, with the wall time."""
+    import langspan
+
+    start = time.perf_counter()
+    timeline = langspan.detect(audio, sample_rate=SAMPLE_RATE, classifier=classifier, include_windows=True, **settings)[
+        0
+    ]
+    elapsed = time.perf_counter() - start
+    spans = [Segment(s.start, s.end, s.language) for s in timeline.spans]
+    labels = classifier.labels
+    naive = merge([
+        (w.start, w.end, "nonspeech" if w.probabilities is None else labels[int(np.argmax(w.probabilities))])
+        for w in timeline.windows
+    ])  # fmt: skip
+    return spans, naive, elapsed
+
+
+def chunk30(classifier, audio: np.ndarray) -> list[Segment]:
+    """One detection per 30 s chunk, the whole chunk labelled (faster-whisper's multilingual mode)."""
+    size = 30 * SAMPLE_RATE
+    chunks = [audio[i : i + size] for i in range(0, len(audio), size)]
+    posteriors, _ = predict_all(classifier, chunks)
+    return merge([
+        (i * 30.0, min((i + 1) * 30.0, len(audio) / SAMPLE_RATE), classifier.labels[int(np.argmax(p))])
+        for i, p in enumerate(posteriors)
+    ])  # fmt: skip
+
+
+def part_podcasts(hf: WhisperClassifier, known: list[str], count: int, configs: list[dict]) -> None:
+    casts = [podcast(1000 + i, known) for i in range(count)]
+    total = sum(len(audio) for audio, _ in casts) / SAMPLE_RATE
+    print(f"\npodcasts: {count}, {total / 60:.1f} min, languages {' '.join(known)}; seeds 1000..{999 + count}")
+    print(
+        "\n| system | context | per-second accuracy | spurious spans / min | median boundary error | p90 | misses | x realtime |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+
+    def report(name: str, context: str, results: list[dict], seconds: float | None) -> None:
+        mean = {key: float(np.nanmean([r[key] for r in results])) for key in results[0]}
+        misses = sum(r["boundary_misses"] for r in results)
+        changes = sum(r["changes"] for r in results)
+        speed = f"{total / seconds:.1f}" if seconds else "–"
+        print(
+            f"| {name} | {context} | {mean['accuracy']:.3f} | {mean['spurious_per_min']:.2f} | "
+            f"{mean['boundary_median']:.2f} s | {mean['boundary_p90']:.2f} s | {misses}/{changes} | {speed} |"
+        )
+
+    hf.short_context = False
+    report("one detection per 30 s", "30 s", [scores(truth, chunk30(hf, audio), len(audio) / SAMPLE_RATE)
+                                              for audio, truth in casts], None)  # fmt: skip
+    for config in configs:
+        short = config.pop("short", False)
+        hf.short_context = short
+        cached = Cached(hf)
+        ours, naive, seconds = [], [], 0.0
+        for audio, truth in casts:
+            spans, merged, elapsed = run_langspan(cached, audio, **config)
+            duration = len(audio) / SAMPLE_RATE
+            ours.append(scores(truth, spans, duration))
+            naive.append(scores(truth, merged, duration))
+            seconds += elapsed
+        context = "window" if short else "30 s"
+        settings = ", ".join(f"{k}={v}" for k, v in config.items())
+        # Only the first configuration with a given window pays for the classifier: later ones hit the cache.
+        report(f"naive merge, window={config.get('window')}", context, naive, None)
+        report(f"langspan {settings}", context, ours, seconds if len(cached.memory) else None)
+    hf.short_context = False
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--parts", default="windows,cost,podcasts")
+    parser.add_argument("--lengths", default="2,3,4,6,10")
+    parser.add_argument("--podcasts", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=None)
+    args = parser.parse_args()
+    parts = args.parts.split(",")
+    lengths = [float(x) for x in args.lengths.split(",")]
+    print("command:", " ".join(sys.argv))
+    print("machine:", machine())
+    options = {"device": "cpu", "threads": args.threads}
+    hf = WhisperClassifier(LoadOptions(str(CACHE / "whisper-base-hf"), precision="fp32", **options))
+    known = list(CORPUS)
+    if "windows" in parts:
+        known = part_windows(hf, lengths)["known"]
+    if "cost" in parts:
+        classifiers = {
+            "transformers fp32": hf,
+            "transformers int8": WhisperClassifier(LoadOptions(str(CACHE / "whisper-base-hf"), precision="int8", **options)),
+            "CTranslate2 int8": WhisperCT2Classifier(LoadOptions(str(CACHE / "whisper-base-ct2"), precision="int8", **options)),
+            "CTranslate2 fp32": WhisperCT2Classifier(LoadOptions(str(CACHE / "whisper-base-ct2"), precision="fp32", **options)),
+        }  # fmt: skip
+        part_cost(classifiers, [2, 6, 10])
+    if "podcasts" in parts:
+        configs = [{"window": w, "short": short} for short in (True, False) for w in (2.0, 4.0, 6.0)]
+        part_podcasts(hf, known, args.podcasts, configs)
+    print("load average at the end:", " ".join(f"{x:.2f}" for x in os.getloadavg()))
+
+
+if __name__ == "__main__":
+    main()
