@@ -129,7 +129,7 @@ def part_cost(classifiers: dict, lengths: list[float]) -> None:
 
 
 def podcast(seed: int, languages: list[str], segments: int = 14) -> tuple[np.ndarray, list[Segment]]:
-    """A music-like intro, then ``segments`` stretches of one language each (1–2 sentences), separated by a
+    """A music-like intro, then ``segments`` stretches of one language each (2–3 sentences), separated by a
     pause (0.6–2 s) or a direct switch (50/50)."""
     rng = np.random.default_rng(seed)
     parts, truth, now = [intro(rng)], [], 4.0
@@ -137,7 +137,7 @@ def podcast(seed: int, languages: list[str], segments: int = 14) -> tuple[np.nda
     for _ in range(segments):
         code = rng.choice([c for c in languages if c != previous])
         voice, sentences = CORPUS[code]
-        chosen = rng.choice(len(sentences), size=int(rng.integers(1, 3)), replace=False)
+        chosen = rng.permutation(len(sentences))[: int(rng.integers(2, 4))]
         speech = np.concatenate(
             [np.concatenate([speak(sentences[i], voice), np.zeros(4800, np.float32)]) for i in chosen]
         )
