@@ -42,15 +42,53 @@ def speak(text: str, voice: str, speed: int = 150) -> np.ndarray:
 # Speech whisper-base identifies from espeak-ng voices (of 33 languages tried in benchmarks/whisper_windows.py,
 # these are among those it gets right on whole clips); sentences written for the tests, not the benchmark's.
 SPEECH = {
-    "en": ("en-us", "Every spring the river floods the low meadows and the farmers move their sheep uphill."),
-    "de": ("de", "Jeden Frühling überflutet der Fluss die tiefen Wiesen, und die Bauern treiben ihre Schafe hinauf."),
-    "es": ("es", "Cada primavera el río inunda los prados bajos y los granjeros suben sus ovejas a la colina."),
-    "it": ("it", "Ogni primavera il fiume allaga i prati bassi e i contadini portano le pecore in collina."),
-    "hu": ("hu", "Minden tavasszal a folyó elönti az alacsony réteket, és a gazdák feljebb hajtják a juhaikat."),
-    "ja": ("ja", "まいとしはるになると、かわがひくいのはらにあふれて、のうかのひとはひつじをおかのうえにつれていきます。"),
+    "en": (
+        "en-us",
+        [
+            "Every spring the river floods the low meadows and the farmers move their sheep uphill.",
+            "In the evening the children carry lanterns along the narrow path to the lake.",
+        ],
+    ),
+    "de": (
+        "de",
+        [
+            "Jeden Frühling überflutet der Fluss die tiefen Wiesen, und die Bauern treiben ihre Schafe hinauf.",
+            "Am Abend tragen die Kinder Laternen über den schmalen Weg zum See.",
+        ],
+    ),
+    "es": (
+        "es",
+        [
+            "Cada primavera el río inunda los prados bajos y los granjeros suben sus ovejas a la colina.",
+            "Por la tarde los niños llevan faroles por el camino estrecho hasta el lago.",
+        ],
+    ),
+    "it": (
+        "it",
+        [
+            "Ogni primavera il fiume allaga i prati bassi e i contadini portano le pecore in collina.",
+            "La sera i bambini portano le lanterne lungo il sentiero stretto fino al lago.",
+        ],
+    ),
+    "hu": (
+        "hu",
+        [
+            "Minden tavasszal a folyó elönti az alacsony réteket, és a gazdák feljebb hajtják a juhaikat.",
+            "Este a gyerekek lámpásokat visznek a keskeny ösvényen a tóhoz.",
+        ],
+    ),
+    "ja": (
+        "ja",
+        [
+            "まいとしはるになると、かわがひくいのはらにあふれて、のうかのひとはひつじをおかのうえにつれていきます。",
+            "ゆうがたには、こどもたちがちょうちんをもって、ほそいみちをみずうみまであるきます。",
+        ],
+    ),
 }
 
 
 def speech(code: str) -> np.ndarray:
-    voice, text = SPEECH[code]
-    return speak(text, voice)
+    """Both sentences of a language, 0.3 s apart (9–15 s: whisper-base needs more than one espeak sentence)."""
+    voice, texts = SPEECH[code]
+    parts = [speak(text, voice) for text in texts]
+    return np.concatenate([parts[0], np.zeros(4800, np.float32), *parts[1:]])

@@ -10,6 +10,7 @@ network); an id that is not cached is recognised by its name, so the family's lo
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from ..errors import ModelError
@@ -17,6 +18,7 @@ from .whisper_languages import token_code
 
 # Substrings of hub ids that name CTranslate2 conversions (Systran/faster-whisper-*, */whisper-*-ct2, …).
 CT2_NAME_HINTS = ("faster-whisper", "ct2", "ctranslate2")
+LANGUAGE_LIKE = re.compile(r"<\|[a-z]{2,3}\|>")
 
 
 def model_file(model: str, revision: str | None, filename: str) -> Path | None:
@@ -76,7 +78,9 @@ def hf_language_tokens(model: str, revision: str | None) -> list[tuple[str, int]
     """(code, token id) of a transformers Whisper checkpoint's languages, in id order."""
     lang_to_id = read_json(model_file(model, revision, "generation_config.json")).get("lang_to_id")
     if not lang_to_id:
-        lang_to_id = {text: token for token, text in tokenizer_tokens(model, revision).items()}
+        # No generation config: the tokenizer's special tokens that look like language codes (<|xx|>, <|xxx|>).
+        tokens = tokenizer_tokens(model, revision).items()
+        lang_to_id = {text: token for token, text in tokens if LANGUAGE_LIKE.fullmatch(text)}
     return _codes(model, {int(token): text for text, token in lang_to_id.items()})
 
 
