@@ -27,8 +27,8 @@ import time
 def worker(model_dir: str, variant: str, batches: int) -> dict:
     import numpy as np
 
-    import langspan.classifier as classifier_module
-    from langspan import cpu_memory
+    import langspan.models.wav2vec2 as classifier_module
+    from langspan.models import cpu_memory
 
     if variant == "glibc":
         classifier_module.reuse_large_buffers = lambda: False

@@ -14,10 +14,11 @@ import argparse
 import json
 from pathlib import Path
 
-from langspan.classifier import HFClassifier
+from langspan.engine.local import detect
 from langspan.languages import NONSPEECH
-from langspan.pipeline import DetectOptions, detect
-from langspan.segmenter import MergeSegmenter
+from langspan.models.wav2vec2 import HFClassifier
+from langspan.options import DetectOptions
+from langspan.segmentation.segmenter import MergeSegmenter
 
 
 def boundary_errors(spans, truth) -> list[tuple[str, float, tuple[float, float], float]]:

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from langspan.languages import NONSPEECH
-from langspan.refine import BoundaryRefiner
-from langspan.segmenter import MergeSegmenter, SmoothingSegmenter
+from langspan.segmentation.refine import BoundaryRefiner
+from langspan.segmentation.segmenter import MergeSegmenter, SmoothingSegmenter
 from langspan.timeline import Span, WindowResult
 
 LABELS = (

@@ -16,7 +16,7 @@ Each configuration runs in its own subprocess, so its peak RSS is its own. Confi
 - ``PRECISION-bBATCH`` (e.g. ``int8-b8``): ``langspan.detect`` end to end with its defaults (decode → windows →
   speech detection → classifier on the speech windows → segmenter) plus the JSON writer. Suffixes: ``-tN`` (N torch threads), ``-noprefetch`` (no decode read-ahead
   thread), ``-nograd`` (``torch.no_grad`` instead of ``torch.inference_mode``).
-- ``scan-PRECISION``: ``langspan.scan`` (sparse probes) on the input; also times a full ffmpeg decode of it, to
+- ``scan-PRECISION``: ``langspan.engine.sparse`` (sparse probes) on the input; also times a full ffmpeg decode of it, to
   compare seeking per probe with decode-and-skip.
 
 Realtime factor = audio seconds / wall seconds of the run (model loading excluded, reported separately).
@@ -205,7 +205,7 @@ def run_naive(model_dir: str, media_path: str, seconds: float | None) -> dict:
     import torch
     from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
 
-    from langspan import media
+    from langspan.frontend import media
 
     start = time.perf_counter()
     extractor = AutoFeatureExtractor.from_pretrained(model_dir)
@@ -273,7 +273,8 @@ def load_timed_classifier(model_dir: str, config: dict):
 
 
 def run_pipeline(model_dir: str, media_path: str, config: dict) -> dict:
-    from langspan import detect, pipeline
+    from langspan import detect
+    from langspan.engine import local as pipeline
     from langspan.writers import get_writer
 
     if config["nograd"]:
@@ -308,7 +309,8 @@ def run_pipeline(model_dir: str, media_path: str, config: dict) -> dict:
 
 
 def run_scan(model_dir: str, media_path: str, config: dict) -> dict:
-    from langspan import media, scan
+    from langspan import scan
+    from langspan.frontend import media
 
     options, classifier, load = load_timed_classifier(model_dir, config)
     start = time.perf_counter()

@@ -16,8 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from langspan import media
-from langspan.spool import spooled_stdin
+from langspan.frontend import media
+from langspan.frontend.spool import spooled_stdin
 
 
 def best_of(runs: int, work) -> float:

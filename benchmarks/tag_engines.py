@@ -23,7 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from langspan import media, tagwriter  # noqa: E402
+from langspan.frontend import media
+from langspan.tagging import write as tagwriter  # noqa: E402
 
 TAGS = {0: tagwriter.NewTag("ger", "de"), 1: tagwriter.NewTag("fre", "fr")}
 

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from langspan import media
-from langspan.vad import FRAME_SAMPLES, SpeechDetector
+from langspan.frontend import media
+from langspan.frontend.vad import FRAME_SAMPLES, SpeechDetector
 
 RATE = 16_000
 SENTENCES = {

@@ -59,6 +59,6 @@ def one_hot(labels: Sequence[str], label: str, confidence: float = 0.9) -> np.nd
 
 @pytest.fixture(scope="session")
 def tiny_classifier():
-    from langspan.classifier import HFClassifier
+    from langspan.models.wav2vec2 import HFClassifier
 
     return HFClassifier(str(TINY_MODEL), device="cpu")

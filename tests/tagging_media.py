@@ -65,7 +65,7 @@ def make_movie(folder: Path, name: str, languages: Sequence[str | None] = (None,
 
 
 def ffprobe(path: Path) -> dict:
-    """ffprobe's JSON (streams, format, chapters), read directly rather than through langspan.media."""
+    """ffprobe's JSON (streams, format, chapters), read directly rather than through langspan.frontend.media."""
     result = subprocess.run(
         ["ffprobe", "-v", "error", "-show_streams", "-show_format", "-show_chapters", "-of", "json", str(path)],
         check=True, capture_output=True,

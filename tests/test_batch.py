@@ -17,9 +17,9 @@ from typer.testing import CliRunner
 import langspan
 from conftest import MEDIA, TINY_MODEL, interruptible_children
 from langspan import detect, detect_many
-from langspan.batch import MANIFEST_NAME, Batch, find_media, fingerprint
 from langspan.cli import app
-from langspan.pipeline import DetectOptions
+from langspan.engine.batch import MANIFEST_NAME, Batch, find_media, fingerprint
+from langspan.options import DetectOptions
 from langspan.writers import get_writer
 
 MODEL = str(TINY_MODEL)

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from conftest import FIXTURES, TINY_MODEL
-from langspan.classifier import HFClassifier
 from langspan.errors import ModelError, UsageError
+from langspan.models.wav2vec2 import HFClassifier
 
 STANDIN_MODEL = FIXTURES / "standin-lid"
 
@@ -55,7 +55,7 @@ def test_int8_quantizes_the_linear_layers():
 
 
 def test_auto_is_int8_on_cpu_only_for_large_models():
-    from langspan.classifier import INT8_MIN_LINEAR_PARAMETERS, resolve_precision
+    from langspan.models.base import INT8_MIN_LINEAR_PARAMETERS, resolve_precision
 
     assert HFClassifier(str(TINY_MODEL), device="cpu", precision="auto").precision == "fp32"
     assert resolve_precision("auto", "cpu", 900_000_000) == "int8"  # mms-lid-256's Linear layers
@@ -72,7 +72,7 @@ def test_fp32_stays_available_and_unquantized():
 
 
 def test_int8_off_the_cpu_is_a_usage_error():
-    from langspan.classifier import resolve_precision
+    from langspan.models.base import resolve_precision
 
     with pytest.raises(UsageError, match="int8 runs on the CPU only"):
         resolve_precision("int8", "cuda")
@@ -110,8 +110,8 @@ def test_cuda_half_precisions_agree_with_fp32(precision):
 @pytest.fixture(scope="module")
 def demo_windows():
     """Every 2 s window of the demo media (speech in four languages, music, silence), each audio stream."""
-    from langspan import media
-    from langspan.windows import WindowSpec, iter_windows
+    from langspan.frontend import media
+    from langspan.frontend.windows import WindowSpec, iter_windows
 
     spec = WindowSpec(window=2.0)
     windows = []

@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import FIXTURES, TINY_MODEL
-from langspan import cli_common
 from langspan.cli import app
+from langspan.cli import common as cli_common
 from tagging_media import (
     assert_only_languages_changed,
     ffprobe,
@@ -135,7 +135,7 @@ def test_a_model_that_cannot_load_stops_the_run(tmp_path):
 
 
 def test_interrupt_while_writing_exits_130_and_leaves_the_original(tmp_path, monkeypatch):
-    from langspan import tagwriter
+    from langspan.tagging import write as tagwriter
 
     movie = make_movie(tmp_path, "film.mkv")
     digest, listing = sha256(movie), folder_listing(tmp_path)

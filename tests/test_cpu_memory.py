@@ -12,7 +12,7 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="gl
 # Allocates and frees a 64 MB tensor 20 times (like a batch's activations) and counts the page faults it cost.
 PROGRAM = """
 import json, resource, sys, torch
-from langspan.cpu_memory import reuse_large_buffers
+from langspan.models.cpu_memory import reuse_large_buffers
 applied = reuse_large_buffers() if sys.argv[1] == "on" else False
 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 for _ in range(20):

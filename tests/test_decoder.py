@@ -2,8 +2,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from langspan.decoder import SILENT, OnlineViterbi
-from langspan.segmenter import SmoothingSegmenter
+from langspan.segmentation.decoder import SILENT, OnlineViterbi
+from langspan.segmentation.segmenter import SmoothingSegmenter
 from test_segmenter import LABELS, build, result, window_lists
 
 

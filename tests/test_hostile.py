@@ -24,8 +24,9 @@ import pytest
 from typer.testing import CliRunner
 
 from hostile_corpus import CASES, SECRET_TOKEN, Case, Refused, hls, secret_media, tone, wav_bytes
-from langspan import detect, media
+from langspan import detect
 from langspan.cli import app
+from langspan.frontend import media
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = str(ROOT / "fixtures" / "tiny-lid")

@@ -16,7 +16,9 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import interruptible_children
-from langspan import cli, cli_common, cli_detect
+from langspan import cli
+from langspan.cli import common as cli_common
+from langspan.cli import detect as cli_detect
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = str(ROOT / "fixtures" / "tiny-lid")

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from conftest import MEDIA
-from langspan import media
 from langspan.errors import FFmpegNotFound, MediaError
+from langspan.frontend import media
 
 
 def test_probe_lists_audio_streams_with_their_tags():

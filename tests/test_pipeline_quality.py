@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 from conftest import FIXTURES, TINY_MODEL, ScriptedClassifier
 from langspan.cli import app
+from langspan.engine.local import detect
 from langspan.errors import UsageError
 from langspan.languages import NONSPEECH, UNKNOWN
-from langspan.pipeline import detect
 
 RATE = 16_000
 DEMO = FIXTURES / "demo"
@@ -58,7 +58,7 @@ def test_silence_only_is_one_nonspeech_span_and_never_classified(tmp_path, tiny_
 
 @pytest.fixture(scope="module")
 def standin():
-    from langspan.classifier import HFClassifier
+    from langspan.models.wav2vec2 import HFClassifier
 
     return HFClassifier(str(STANDIN), device="cpu")
 

@@ -11,8 +11,10 @@ from typer.testing import CliRunner
 
 from conftest import FIXTURES, MEDIA, TINY_MODEL
 from langspan.cli import app
-from langspan.pipeline import DetectOptions, detect, segment_incrementally
-from langspan.segmenter import MergeSegmenter
+from langspan.engine.core import segment_incrementally
+from langspan.engine.local import detect
+from langspan.options import DetectOptions
+from langspan.segmentation.segmenter import MergeSegmenter
 from langspan.timeline import WindowResult
 from langspan.writers import JSONLinesWriter
 
@@ -68,7 +70,7 @@ def test_segmenter_without_stream_gets_every_window_at_the_end():
 
 @pytest.fixture(scope="module")
 def standin():
-    from langspan.classifier import HFClassifier
+    from langspan.models.wav2vec2 import HFClassifier
 
     return HFClassifier(str(FIXTURES / "standin-lid"), device="cpu")
 

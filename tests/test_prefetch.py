@@ -2,7 +2,7 @@ import threading
 
 import pytest
 
-from langspan.prefetch import prefetch
+from langspan.frontend.prefetch import prefetch
 
 
 def test_items_arrive_in_order_and_complete():

@@ -6,7 +6,7 @@ import torch
 from safetensors import safe_open
 
 from conftest import FIXTURES
-from langspan.quantize import _file_mappings, _release_pages, quantize_int8
+from langspan.models.quantize import _file_mappings, _release_pages, quantize_int8
 
 STANDIN_MODEL = FIXTURES / "standin-lid"
 
@@ -56,7 +56,7 @@ def test_ordinary_memory_is_never_released():
 
 
 def test_conversion_tensor_by_tensor_gives_the_same_model_as_module_to():
-    from langspan.quantize import convert
+    from langspan.models.quantize import convert
 
     ours = _load(STANDIN_MODEL)
     convert(ours, "cpu", torch.bfloat16)

@@ -10,19 +10,19 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import FIXTURES, MEDIA, TINY_MODEL
-from langspan.batch import MANIFEST_NAME, Batch
 from langspan.cli import app
+from langspan.engine.batch import MANIFEST_NAME, Batch
 from langspan.errors import UsageError
-from langspan.pipeline import DetectOptions
+from langspan.options import DetectOptions
 
 ray = pytest.importorskip("ray", reason="the Ray engine needs the extra: pip install -e '.[ray]' (make setup does)")
 # Ray 2.60's DataContext warns about deprecated fields of its own each time one is created (not our settings).
 pytestmark = pytest.mark.filterwarnings(r"ignore::DeprecationWarning:ray\.data\.context")
 
 MODEL = str(TINY_MODEL)
-# Short windows in ragged batches: several spans per file, and a last batch smaller than the others. The Ray
-# engine does not place changes of language with extra probe windows (see ray_engine), so neither does the local one.
-OPTIONS = ["--model", MODEL, "--window", "0.5", "--batch-size", "3", "--refine-probes", "0", "-f", "all"]
+# Short windows in ragged batches: several spans per file, and a last batch smaller than the others. Boundary
+# refinement stays on (the default): the Ray engine must place changes exactly as the local one does.
+OPTIONS = ["--model", MODEL, "--window", "0.5", "--batch-size", "3", "-f", "all"]
 
 
 @pytest.fixture(scope="module")
@@ -91,8 +91,46 @@ def test_ray_engine_results_carry_timelines_without_output_dir(local_ray, librar
         assert result.audio_seconds == pytest.approx(local[name].audio_seconds)
 
 
+def test_ray_engine_refines_boundaries_as_the_local_engine_does(local_ray, tmp_path):
+    """With default options, on speech that changes language: the same outputs, boundary probes included."""
+    podcast = FIXTURES / "demo" / "podcast.mp3"
+    local, distributed = tmp_path / "local", tmp_path / "ray"
+    standin = ["--model", str(FIXTURES / "standin-lid"), "-f", "json", "-f", "srt"]
+    for engine, out in (("local", local), ("ray", distributed)):
+        result = CliRunner().invoke(app, ["detect", str(podcast), "-d", str(out), "--engine", engine, *standin, "-q"])
+        assert result.exit_code == 0, result.output
+    assert files(distributed) == files(local)
+    document = json.loads((distributed / "podcast.json").read_text())
+    assert document["options"]["refine_probes"] == 3
+    assert document["stats"]["refinement_windows"] > 0 and document["stats"]["boundaries_refined"] >= 4
+
+
+def test_a_local_run_after_a_ray_run_redoes_nothing_wrongly(local_ray, library, tmp_path):
+    """Regression: the Ray engine once forced refine_probes=0 while the manifest recorded the options asked for, so a
+    later local run skipped outputs made without refinement. The manifest now records what was done."""
+    (library / "sub" / "corrupt.mp4").unlink()
+    out = tmp_path / "out"
+    ray_results = list(Batch([library / "sub"], _options(), output_dir=out).run("ray"))
+    assert [r.status for r in ray_results] == ["ok", "ok"]
+    made_by_ray = files(out)
+    records = [json.loads(line) for line in (out / MANIFEST_NAME).read_text().splitlines()]
+    local_batch = Batch([library / "sub"], _options(), output_dir=out)
+    local_results = list(local_batch.run("local"))
+    # The engine is part of what was done: the local run does the files itself, and writes the same bytes.
+    assert [r.status for r in local_results] == ["ok", "ok"]
+    assert records[0]["fingerprint"] != local_batch.fingerprint
+    assert files(out) == made_by_ray
+
+
+def test_bad_device_fails_before_ray_starts(library, tmp_path):
+    result = CliRunner().invoke(app, ["detect", str(library), "-d", str(tmp_path / "o"), "--engine", "ray",
+                                      "--model", MODEL, "--device", "tpu"])  # fmt: skip
+    assert result.exit_code == 2 and "--device must be one of" in result.stderr
+    assert not (tmp_path / "o").exists()
+
+
 def test_ray_options_are_checked():
-    from langspan.ray_engine import RayOptions
+    from langspan.engine.ray import RayOptions
 
     with pytest.raises(UsageError, match="--ray-actors"):
         RayOptions(actors=0)
@@ -103,4 +141,4 @@ def test_ray_options_are_checked():
 
 
 def _options() -> DetectOptions:
-    return DetectOptions(model=MODEL, window=0.5, batch_size=3, refine_probes=0)
+    return DetectOptions(model=MODEL, window=0.5, batch_size=3)

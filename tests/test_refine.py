@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from langspan.refine import AudioBuffer, BoundaryRefiner, ClassifierProbe, fit_boundary
-from langspan.segmenter import Boundary
+from langspan.segmentation.refine import AudioBuffer, BoundaryRefiner, ClassifierProbe, fit_boundary
+from langspan.segmentation.segmenter import Boundary
 from langspan.timeline import WindowResult
 
 LABELS = ("eng", "deu")

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 
 from conftest import MEDIA, ScriptedClassifier, one_hot
-from langspan import media, scan
+from langspan import scan
+from langspan.engine.sparse import StoppingRule, _confidence, probe_starts
 from langspan.errors import UsageError
-from langspan.scan import StoppingRule, _confidence, probe_starts
+from langspan.frontend import media
 
 LABELS = ("eng", "deu")
 
@@ -100,3 +101,18 @@ def test_decode_clip_seeks_into_the_stream(tmp_path):
     late = media.decode_clip(track, None, 25.0, 2.0)
     assert len(late) == 32_000 and np.abs(late).max() == pytest.approx(0.5, abs=0.01)
     assert len(media.decode_clip(track, None, 40.0, 2.0)) == 0
+
+
+def test_probes_are_restricted_to_the_expected_languages(tmp_path, monkeypatch):
+    """Regression: the probes once voted over every label, ignoring ``languages`` (only a full pass honoured it)."""
+    labels = ("eng", "deu", "fra")
+    # Every window: German most likely, then English, then French.
+    leaning_german = ScriptedClassifier(labels, lambda s: np.array([0.3, 0.6, 0.1], dtype=np.float32))
+    track = make_track(tmp_path / "steady.flac", 120, "1")
+    monkeypatch.setattr(media, "decode", lambda *a, **k: pytest.fail("a clear track needs no full pass"))
+    (free,) = scan(track, classifier=leaning_german, vad=False)
+    (restricted,) = scan(track, classifier=leaning_german, vad=False, languages=("en", "fr"))
+    assert free.language == "deu"
+    assert restricted.language == "eng" and not restricted.full_pass
+    assert restricted.support == pytest.approx(0.75)  # 0.3 renormalised over English and French
+    assert set(dict(restricted.votes)) == {"eng"}

@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 
 from langspan.errors import UsageError
 from langspan.languages import NONSPEECH, UNKNOWN
-from langspan.segmenter import MergeSegmenter, SmoothingSegmenter, restrict
+from langspan.segmentation.segmenter import MergeSegmenter, SmoothingSegmenter, restrict
 from langspan.timeline import WindowResult
 
 LABELS = ("eng", "deu", "fra")

@@ -15,7 +15,7 @@ import pytest
 
 from conftest import MEDIA, ROOT, TINY_MODEL
 from langspan.errors import MediaError
-from langspan.spool import spooled_stdin
+from langspan.frontend.spool import spooled_stdin
 
 MODEL = str(TINY_MODEL)
 

@@ -6,7 +6,7 @@ import pytest
 
 from conftest import FIXTURES
 from langspan import detect
-from langspan.classifier import HFClassifier
+from langspan.models.wav2vec2 import HFClassifier
 
 DEMO = FIXTURES / "demo"
 

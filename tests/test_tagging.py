@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from langspan.errors import ExportError, MediaError, UsageError
-from langspan.pipeline import DetectOptions
-from langspan.tagging import (
+from langspan.options import DetectOptions
+from langspan.tagging.decide import (
     MAJORITY_SHARE,
     RestrictedClassifier,
     StreamTag,

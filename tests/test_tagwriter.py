@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from conftest import MEDIA
-from langspan import media, tagwriter
 from langspan.errors import ExportError, MediaError, UsageError
-from langspan.tagwriter import NewTag, differences, write_tags
+from langspan.frontend import media
+from langspan.tagging import write as tagwriter
+from langspan.tagging.write import NewTag, differences, write_tags
 from tagging_media import (
     assert_only_languages_changed,
     ffprobe,

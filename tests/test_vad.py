@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from conftest import FIXTURES, ROOT
-from langspan import media
-from langspan.vad import (
+from langspan.frontend import media
+from langspan.frontend.vad import (
     FRAME_SAMPLES,
     SpeechDetector,
     _load_network,
@@ -115,7 +115,7 @@ def test_import_and_use_leave_torch_threads_and_silero_vad_alone():
     code = (
         "import sys, torch, numpy as np\n"
         "before = torch.get_num_threads()\n"
-        "from langspan.vad import SpeechDetector\n"
+        "from langspan.frontend.vad import SpeechDetector\n"
         "SpeechDetector()(0, np.zeros(32000, np.float32))\n"
         "assert torch.get_num_threads() == before, (before, torch.get_num_threads())\n"
         "assert 'silero_vad' not in sys.modules\n"

@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from langspan.errors import UsageError
-from langspan.windows import WindowSpec, iter_windows
+from langspan.frontend.windows import WindowSpec, iter_windows
 
 RATE = 16_000
 

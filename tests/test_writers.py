@@ -83,7 +83,7 @@ def test_dump_is_atomic_and_leaves_nothing_on_failure(tmp_path, monkeypatch):
     def failing_replace(src, dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("langspan.writers.os.replace", failing_replace)
+    monkeypatch.setattr("langspan.writers.base.os.replace", failing_replace)
     with pytest.raises(ExportError, match="No space left"):
         get_writer("json").dump(make_timeline(), target)
     assert target.read_text() == "previous"

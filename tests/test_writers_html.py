@@ -13,7 +13,7 @@ import pytest
 
 from langspan.timeline import Alternative, Span, Timeline
 from langspan.writers import get_writer
-from langspan.writers_html import HTMLWriter, page_data
+from langspan.writers.html import HTMLWriter, page_data
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 

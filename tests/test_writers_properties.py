@@ -27,7 +27,7 @@ from langspan.writers import (
     VTTWriter,
     cue_text,
 )
-from langspan.writers_html import HTMLWriter
+from langspan.writers.html import HTMLWriter
 
 SCHEMA = json.loads((Path(__file__).resolve().parent.parent / "src/langspan/schema/timeline.schema.json").read_text())
 

@@ -42,3 +42,18 @@ class ExportError(LangspanError):
 
 class UsageError(LangspanError):
     """An option value is invalid or conflicts with another."""
+
+
+def one_line(error: BaseException) -> str:
+    """The first line of an error's message (its type name when it has none): error text for one-line reports."""
+    text = str(error).strip() or type(error).__name__
+    return text.splitlines()[0]
+
+
+def file_error_message(error: BaseException, name: object) -> str:
+    """One line naming the file: LangspanErrors name their file already; anything else (a library bug) gets the
+    file name and the exception type, so a batch's manifest says what went wrong where."""
+    text = str(error).replace("\n", " ").strip()
+    if isinstance(error, LangspanError):
+        return text
+    return f"{name}: {type(error).__name__}: {text}"

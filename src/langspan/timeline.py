@@ -75,6 +75,8 @@ class WindowResult:
     probabilities: np.ndarray | None
     speech: float | None = None
     speech_intervals: tuple[tuple[float, float], ...] = ()
+    inferred: bool = False
+    """True when the posterior was not classified but inferred from two agreeing neighbours (adaptive density)."""
 
     def to_dict(self, labels: tuple[str, ...], top_k: int) -> dict[str, Any]:
         document: dict[str, Any] = {"start": round(self.start, TIME_DECIMALS), "end": round(self.end, TIME_DECIMALS)}
@@ -82,6 +84,8 @@ class WindowResult:
             document["speech"] = round(self.speech, 4)
         if self.probabilities is None:
             return {**document, "top": []}
+        if self.inferred:
+            document["inferred"] = True
         order = np.argsort(-self.probabilities, kind="stable")[:top_k]
         top = [{"language": labels[i], "probability": round(float(self.probabilities[i]), 4)} for i in order]
         return {**document, "top": top}

@@ -29,25 +29,23 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ModelError, UsageError
-from .base import LoadOptions, ModelInfo
+from ..errors import ModelError, one_line
+from .base import LoadOptions, ModelInfo, linear_parameters, prepare_torch, resolve_precision
 from .whisper_files import hf_language_tokens, is_local_or_cached, looks_like_hf_whisper
 from .whisper_languages import iso639_3
 
-FAMILY = "whisper"
+FAMILY_NAME = "whisper"
 # Per-family window and segmenter defaults, chosen from benchmarks/whisper_windows.py (docs/benchmarks.md).
 DEFAULTS = {"window": 6.0, "hop": None, "switch_penalty": None, "min_span": None, "min_confidence": None}
 # Whether the encoder runs on the window's frames only (see the module docstring); measured, not assumed.
 SHORT_CONTEXT = False
 SAMPLES_PER_FRAME = 160  # 10 ms mel hop at 16 kHz
-DEVICES = ("auto", "cpu", "cuda", "mps")
-PRECISIONS = ("auto", "fp32", "int8", "fp16", "bf16")
 
 
 class WhisperFamily:
     """transformers Whisper checkpoints: ``openai/whisper-*`` hub ids or local folders."""
 
-    name = FAMILY
+    name = FAMILY_NAME
 
     def recognises(self, model: str, revision: str | None) -> bool:
         return looks_like_hf_whisper(model, revision)
@@ -56,10 +54,13 @@ class WhisperFamily:
         if not is_local_or_cached(model, revision):
             raise not_available(model)
         codes = [code for code, _ in hf_language_tokens(model, revision)]
-        return whisper_info(FAMILY, model, revision, codes, DEFAULTS)
+        return whisper_info(FAMILY_NAME, model, revision, codes, DEFAULTS)
 
     def load(self, options: LoadOptions) -> WhisperClassifier:
         return WhisperClassifier(options)
+
+
+FAMILY = WhisperFamily()
 
 
 def whisper_info(family: str, model: str, revision: str | None, codes: list[str], defaults: dict) -> ModelInfo:
@@ -88,24 +89,20 @@ class WhisperClassifier:
     def __init__(self, options: LoadOptions, short_context: bool = SHORT_CONTEXT) -> None:
         import torch
 
-        check_options(options)
-        self.info = WhisperFamily().read_info(options.model, options.revision)
+        self.device = prepare_torch(options)  # checks device and precision, sets --threads
+        self.info = FAMILY.read_info(options.model, options.revision)
         self.labels, self.name, self.revision = self.info.labels, options.model, options.revision
         self.short_context = short_context
-        self.device = resolve_device(options.device)
-        self.precision = resolve_precision(options.precision, self.device)
-        if options.threads is not None:
-            torch.set_num_threads(options.threads)  # asked for explicitly: set at load time, never at import
-        self.feature_extractor, model = _load(options.model, options.revision)
-        self.dtype = torch.float16 if self.precision == "fp16" else torch.float32
-        if self.precision == "bf16":
-            self.dtype = torch.bfloat16
-        self.model = _prepare(model, self.device, self.dtype, self.precision)
+        self.feature_extractor, network = _load(options.model, options.revision)
+        # auto: fp16 on CUDA; on CPU int8 only for large checkpoints (small+), as for the other families.
+        self.precision = resolve_precision(options.precision, self.device, linear_parameters(network.model))
+        self.dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(self.precision, torch.float32)
+        self.model = _prepare(network, self.device, self.dtype, self.precision)
         token_ids = [token for _, token in hf_language_tokens(options.model, options.revision)]
         # The decoder's output projection is tied to the token embedding: the language rows are all it needs.
         embedding = self.model.decoder.embed_tokens.weight
         self.language_rows = embedding[token_ids].detach().clone().to(self.device, self.dtype)
-        self.start = torch.tensor([[model.config.decoder_start_token_id]], device=self.device)
+        self.start = torch.tensor([[network.config.decoder_start_token_id]], device=self.device)
 
     def predict(self, batch: Sequence[np.ndarray]) -> np.ndarray:
         import torch
@@ -154,39 +151,6 @@ def encode(encoder, features):
     return encoder.layer_norm(hidden)
 
 
-def check_options(options: LoadOptions) -> None:
-    if options.device not in DEVICES:
-        raise UsageError(f"--device must be one of {', '.join(DEVICES)}, got {options.device!r}")
-    if options.precision not in PRECISIONS:
-        raise UsageError(f"--precision must be one of {', '.join(PRECISIONS)}, got {options.precision!r}")
-    if options.threads is not None and options.threads < 1:
-        raise UsageError(f"--threads must be at least 1, got {options.threads}")
-
-
-def resolve_device(device: str) -> str:
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise UsageError("--device cuda: no CUDA device is available")
-    if device == "mps" and not torch.backends.mps.is_available():
-        raise UsageError("--device mps: no Apple GPU is available")
-    return device
-
-
-def resolve_precision(precision: str, device: str) -> str:
-    """``auto``: fp16 on CUDA; on CPU the measured default (docs/benchmarks.md, "Whisper windows")."""
-    if precision == "auto":
-        return {"cuda": "fp16"}.get(device, AUTO_CPU_PRECISION)
-    if precision == "int8" and device != "cpu":
-        raise UsageError(f"--precision int8 runs on the CPU only (device is {device}); use fp16 on a GPU")
-    return precision
-
-
-AUTO_CPU_PRECISION = "fp32"
-
-
 def keep_fp32(linears) -> None:
     """Hide these Linear layers from ``quantize_int8``, which replaces exactly ``type(module) is nn.Linear``: a
     subclass that adds nothing computes the same and stays fp32."""
@@ -216,15 +180,14 @@ def _load(model: str, revision: str | None):
         feature_extractor = WhisperFeatureExtractor.from_pretrained(model, revision=revision)
         network = WhisperForConditionalGeneration.from_pretrained(model, revision=revision, dtype=torch.float32)
     except (OSError, ValueError, KeyError) as error:
-        first = (str(error).strip() or type(error).__name__).splitlines()[0].rstrip(".")
-        raise ModelError(f"cannot load Whisper model {model!r}: {first}") from error
+        raise ModelError(f"cannot load Whisper model {model!r}: {one_line(error).rstrip('.')}") from error
     return feature_extractor, network
 
 
 def _prepare(network, device: str, dtype, precision: str):
     """The WhisperModel (encoder + decoder, without the 51,865-row output layer) in the precision asked for."""
-    from ..cpu_memory import reuse_large_buffers
-    from ..quantize import convert, quantize_int8
+    from .cpu_memory import reuse_large_buffers
+    from .quantize import convert, quantize_int8
 
     model = network.model.eval()
     convert(model, device, dtype)

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ModelError, UsageError
+from ..errors import ModelError, UsageError, one_line
 from .base import LoadOptions, ModelInfo
-from .whisper import DEVICES, SHORT_CONTEXT, check_options, context_frames, not_available, whisper_info
+from .whisper import SHORT_CONTEXT, context_frames, not_available, whisper_info
 from .whisper_files import ct2_language_tokens, is_local_or_cached, looks_like_ct2, model_file
 
-FAMILY = "whisper-ct2"
+FAMILY_NAME = "whisper-ct2"
 # Per-family window and segmenter defaults, chosen from benchmarks/whisper_windows.py (docs/benchmarks.md).
 DEFAULTS = {"window": 6.0, "hop": None, "switch_penalty": None, "min_span": None, "min_confidence": None}
 # langspan precision → CTranslate2 compute type, per device; ``auto`` is int8 on CPU and fp16 on CUDA.
@@ -35,7 +35,7 @@ INSTALL_HINT = "pip install 'langspan[ctranslate2]'"
 class WhisperCT2Family:
     """faster-whisper (CTranslate2) folders, or hub ids of them in the local cache."""
 
-    name = FAMILY
+    name = FAMILY_NAME
 
     def recognises(self, model: str, revision: str | None) -> bool:
         return looks_like_ct2(model, revision)
@@ -44,10 +44,13 @@ class WhisperCT2Family:
         if not is_local_or_cached(model, revision):
             raise not_available(model)
         codes = [code for code, _ in ct2_language_tokens(model, revision)]
-        return whisper_info(FAMILY, model, revision, codes, DEFAULTS)
+        return whisper_info(FAMILY_NAME, model, revision, codes, DEFAULTS)
 
     def load(self, options: LoadOptions) -> WhisperCT2Classifier:
         return WhisperCT2Classifier(options)
+
+
+FAMILY = WhisperCT2Family()
 
 
 def import_ctranslate2():
@@ -62,10 +65,9 @@ class WhisperCT2Classifier:
     """Language posteriors ``[B, n_languages]`` of a faster-whisper folder, batched, through CTranslate2."""
 
     def __init__(self, options: LoadOptions, short_context: bool = SHORT_CONTEXT) -> None:
-        check_options(options)
         self.short_context = short_context  # the encoder on the window's frames only, as in whisper.py
         ctranslate2 = import_ctranslate2()
-        self.info = WhisperCT2Family().read_info(options.model, options.revision)
+        self.info = FAMILY.read_info(options.model, options.revision)
         self.labels, self.name, self.revision = self.info.labels, options.model, options.revision
         self.device = resolve_device(options.device, ctranslate2)
         self.precision = AUTO[self.device] if options.precision == "auto" else options.precision
@@ -78,8 +80,9 @@ class WhisperCT2Classifier:
                 intra_threads=options.threads or 0,
             )
         except (RuntimeError, ValueError, OSError) as error:
-            first = (str(error).strip() or type(error).__name__).splitlines()[0].rstrip(".")
-            raise ModelError(f"cannot load faster-whisper folder {options.model!r}: {first}") from error
+            raise ModelError(
+                f"cannot load faster-whisper folder {options.model!r}: {one_line(error).rstrip('.')}"
+            ) from error
         self.feature_extractor = _feature_extractor(folder, self.model.n_mels)
         self.index = {f"<|{code}|>": i for i, code in enumerate(self.info.raw_labels)}
         self._storage = ctranslate2.StorageView
@@ -105,8 +108,6 @@ class WhisperCT2Classifier:
 
 
 def resolve_device(device: str, ctranslate2) -> str:
-    if device not in DEVICES:
-        raise UsageError(f"--device must be one of {', '.join(DEVICES)}, got {device!r}")
     cuda = ctranslate2.get_cuda_device_count() > 0
     if device == "auto":
         return "cuda" if cuda else "cpu"

@@ -1,0 +1,80 @@
+"""The ``langspan`` command line: the only place that prints, exits, or draws progress.
+
+stdout carries only machine-readable output (JSON, SRT, …); tables, progress and errors go to stderr.
+Exit codes: 0 success, 1 an input or output failed, 2 usage error, 3 ``tag --check`` found a disagreeing tag,
+130 interrupted.
+
+This module holds the typer ``app`` (the ``langspan`` entry point) and registers the commands, which live in
+``cli_detect`` (detect, scan), ``cli_tag`` (tag) and here (languages); what they share is in ``cli_common``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from .. import __version__
+from ..models.base import DEFAULT_MODEL
+from .common import DebugOption, ModelOption, RevisionOption, errors_to_exit
+from .detect import detect_command
+from .scan import scan_command
+from .tag import tag_command
+
+app = typer.Typer(
+    help="Which language is spoken, when, and on which audio track — for video and podcast files.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"langspan {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """Which language is spoken, when, and on which audio track."""
+    _quiet_transformers()
+
+
+def _quiet_transformers() -> None:
+    # Loading bars and advisory logs from transformers would clutter stderr between our own table and progress.
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
+def languages_command(
+    model: ModelOption = DEFAULT_MODEL,
+    revision: RevisionOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """List the model's language labels with their names (tab-separated on stdout)."""
+    from ..languages import language_name
+
+    with errors_to_exit(debug):
+        for label in model_labels(model, revision):
+            typer.echo(f"{label}\t{language_name(label)}")
+
+
+def model_labels(model: str, revision: str | None) -> list[str]:
+    """Labels (ISO 639-3) from the checkpoint's configuration alone: no weights are loaded."""
+    from ..models.registry import read_info
+
+    return list(read_info(model, revision).labels)
+
+
+# The commands, in the order `langspan --help` lists them.
+app.command("detect")(detect_command)
+app.command("scan")(scan_command)
+app.command("tag")(tag_command)
+app.command("languages")(languages_command)

