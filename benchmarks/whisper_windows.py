@@ -278,7 +278,11 @@ def main() -> None:
         configs = [{"window": w, "short": True} for w in windows] + [{"window": 6.0, "short": False}]
         for extra in args.segmenter:
             configs.append(
-                {"window": 6.0, "short": True, **{k: float(v) for k, v in (kv.split("=") for kv in extra.split(","))}}
+                {
+                    "window": 6.0,
+                    "short": True,
+                    **{k: (int(v) if v.isdigit() else float(v)) for k, v in (kv.split("=") for kv in extra.split(","))},
+                }
             )
         part_podcasts(hf, known, args.podcasts, configs)
     if "cost" in parts:
