@@ -262,6 +262,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--known", help="comma-separated languages instead of measuring which whisper-base knows")
     parser.add_argument("--podcast-windows", default="2,4,6")
+    parser.add_argument("--context", choices=("window", "full"), default="window", help="encoder context, podcasts")
+    parser.add_argument("--also-full-6", action="store_true", help="add a 30 s-context run with 6 s windows")
+    parser.add_argument("--segmenter-window", type=float, default=6.0)
     parser.add_argument("--segmenter", action="append", default=[], help="extra 6 s runs, e.g. switch_penalty=1.5")
     args = parser.parse_args()
     parts = args.parts.split(",")
@@ -275,15 +278,14 @@ def main() -> None:
         part_windows(hf, known, lengths)
     if "podcasts" in parts:
         windows = [float(x) for x in args.podcast_windows.split(",")]
-        configs = [{"window": w, "short": True} for w in windows] + [{"window": 6.0, "short": False}]
+        short = args.context == "window"
+        configs = [{"window": w, "short": short} for w in windows]
+        if args.also_full_6:
+            configs.append({"window": 6.0, "short": False})
         for extra in args.segmenter:
-            configs.append(
-                {
-                    "window": 6.0,
-                    "short": True,
-                    **{k: (int(v) if v.isdigit() else float(v)) for k, v in (kv.split("=") for kv in extra.split(","))},
-                }
-            )
+            pairs = (kv.split("=") for kv in extra.split(","))
+            settings = {k: (int(v) if v.isdigit() else float(v)) for k, v in pairs}
+            configs.append({"window": args.segmenter_window, "short": short, **settings})
         part_podcasts(hf, known, args.podcasts, configs)
     if "cost" in parts:
         classifiers = {

@@ -93,6 +93,7 @@ class WhisperClassifier:
         self.info = FAMILY.read_info(options.model, options.revision)
         self.labels, self.name, self.revision = self.info.labels, options.model, options.revision
         self.short_context = short_context
+        self.min_context = 0.0  # seconds the short context covers at least (silence after a shorter window)
         self.feature_extractor, network = _load(options.model, options.revision)
         # auto: fp16 on CUDA; on CPU int8 only for large checkpoints (small+), as for the other families.
         self.precision = resolve_precision(options.precision, self.device, linear_parameters(network.model))
@@ -126,7 +127,8 @@ class WhisperClassifier:
         )
         features = inputs["input_features"]
         if self.short_context:
-            frames = context_frames(max(len(samples) for samples in batch), features.shape[-1])
+            samples = max(max(len(samples) for samples in batch), int(self.min_context * 16000))
+            frames = context_frames(samples, features.shape[-1])
             features = features[..., :frames]
         return features.to(self.device, self.dtype)
 
