@@ -8,7 +8,8 @@ window padded to 30 s (``WhisperFeatureExtractor``, the same numbers as the tran
 ``Whisper.detect_language`` returns the softmax over the language tokens after ``<|startoftranscript|>`` —
 exactly the posterior the transformers family computes, which tests/test_whisper_agree.py checks.
 
-CTranslate2 runs int8 weights with int8 GEMMs on the CPU (the default here, as in faster-whisper), fp16 on CUDA.
+Precision: fp32 on the CPU by default (measured faster than CTranslate2's int8 here, see ``AUTO``), int8 on
+request, fp16 on CUDA.
 """
 
 from __future__ import annotations
@@ -20,15 +21,18 @@ import numpy as np
 
 from ..errors import ModelError, UsageError, one_line
 from .base import LoadOptions, ModelInfo
+from .whisper import DEFAULTS as WHISPER_DEFAULTS
 from .whisper import SHORT_CONTEXT, context_frames, not_available, whisper_info
 from .whisper_files import ct2_language_tokens, is_local_or_cached, looks_like_ct2, model_file
 
 FAMILY_NAME = "whisper-ct2"
-# Per-family window and segmenter defaults, chosen from benchmarks/whisper_windows.py (docs/benchmarks.md).
-DEFAULTS = {"window": 6.0, "hop": None, "switch_penalty": None, "min_span": None, "min_confidence": None}
-# langspan precision → CTranslate2 compute type, per device; ``auto`` is int8 on CPU and fp16 on CUDA.
+# The same network as the transformers family, so the same measured defaults (see whisper.py).
+DEFAULTS = WHISPER_DEFAULTS
+# langspan precision → CTranslate2 compute type. ``auto`` is fp16 on CUDA and fp32 on CPU: on the development
+# machine (AMD EPYC with AVX-512 VNNI) CTranslate2's int8 ran whisper-base 1.4–2.3x *slower* than its fp32
+# (docs/benchmarks.md, "Whisper windows"), though both agree; ``--precision int8`` asks for it explicitly.
 COMPUTE_TYPES = {"fp32": "float32", "int8": "int8", "fp16": "float16", "bf16": "bfloat16"}
-AUTO = {"cpu": "int8", "cuda": "fp16"}
+AUTO = {"cpu": "fp32", "cuda": "fp16"}
 INSTALL_HINT = "pip install 'langspan[ctranslate2]'"
 
 
