@@ -1,4 +1,5 @@
 # Two commands on a fresh machine: `make demo` and `make test`. Both set everything up first.
+# `make test-fast` skips the slow and Ray tests (under a minute); `make lint` runs ruff and mypy, as CI does.
 VENV    := .venv
 PYTHON  := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
@@ -7,7 +8,7 @@ TORCH   := torch==2.13.0
 DEMO    := fixtures/demo/podcast.mp3
 DEMO_MODEL := fixtures/standin-lid
 
-.PHONY: setup demo test fixtures whisper clean
+.PHONY: setup demo test test-fast lint fixtures whisper clean
 
 # The whisper-base folders (faster-whisper and Hugging Face) live in a cache outside the repository.
 setup: $(STAMP) whisper
@@ -34,7 +35,7 @@ $(STAMP): pyproject.toml
 	test -x $(PYTHON) || python3 -m venv $(VENV)
 	$(PYTHON) -m pip install -q --upgrade pip
 	$(PYTHON) -m pip install -q $(TORCH)
-	$(PYTHON) -m pip install -q -e '.[test,ray,ctranslate2]'
+	$(PYTHON) -m pip install -q -e '.[test,lint,ray,serve,ctranslate2]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -45,6 +46,13 @@ demo: $(STAMP)
 
 test: setup
 	HF_HUB_OFFLINE=1 $(PYTHON) -m pytest
+
+test-fast: $(STAMP)
+	HF_HUB_OFFLINE=1 $(PYTHON) -m pytest -m "not slow and not ray"
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 fixtures: $(STAMP)
 	$(PYTHON) scripts/make_test_fixtures.py

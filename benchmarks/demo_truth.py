@@ -11,6 +11,7 @@ Run: ``PYTHONPATH=src python benchmarks/demo_truth.py fixtures/demo/podcast.mp3 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 from pathlib import Path
 
@@ -24,9 +25,9 @@ from langspan.segmentation.segmenter import MergeSegmenter
 def boundary_errors(spans, truth) -> list[tuple[str, float, tuple[float, float], float]]:
     """(change, predicted time, truth pause, error) for each predicted boundary, matched in order."""
     rows = []
-    truth_edges = [(a["end"], b["start"], f"{a['language']}→{b['language']}") for a, b in zip(truth, truth[1:])]
-    predicted = [(a.end, f"{a.language}→{b.language}") for a, b in zip(spans, spans[1:])]
-    for (time, change), (lo, hi, truth_change) in zip(predicted, truth_edges):
+    truth_edges = [(a["end"], b["start"], f"{a['language']}→{b['language']}") for a, b in itertools.pairwise(truth)]
+    predicted = [(a.end, f"{a.language}→{b.language}") for a, b in itertools.pairwise(spans)]
+    for (time, change), (lo, hi, truth_change) in zip(predicted, truth_edges, strict=False):  # a missed change ends it
         error = max(0.0, lo - time, time - hi)
         rows.append((change if change == truth_change else f"{change} (truth {truth_change})", time, (lo, hi), error))
     return rows
@@ -52,7 +53,8 @@ def main() -> None:
     print(f"naive merge: {' '.join(s.language for s in naive)}\n")
     print("| change | predicted (s) | truth pause (s) | error | without probes (s) | error |")
     print("|---|---|---|---|---|---|")
-    rows = zip(boundary_errors(within_truth(timeline.spans), truth), boundary_errors(within_truth(grid.spans), truth))
+    with_probes = boundary_errors(within_truth(timeline.spans), truth)
+    rows = zip(with_probes, boundary_errors(within_truth(grid.spans), truth), strict=False)
     for (change, time, (lo, hi), error), (_, grid_time, _, grid_error) in rows:
         print(f"| {change} | {time:.3f} | {lo:.3f}–{hi:.3f} | {error:.3f} s | {grid_time:.3f} | {grid_error:.3f} s |")
     stats = timeline.stats

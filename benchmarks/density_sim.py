@@ -17,12 +17,12 @@ import argparse
 import time
 
 import numpy as np
-from segmenter_sim import LABELS, MIN_SPEECH, WINDOW, SimClassifier, evaluate, make_truth
 
 from langspan.engine.density import AdaptiveDensity, grid_stride
 from langspan.segmentation.refine import BoundaryRefiner
 from langspan.segmentation.segmenter import MIN_SPAN, SmoothingSegmenter
 from langspan.timeline import WindowResult
+from segmenter_sim import LABELS, MIN_SPEECH, WINDOW, SimClassifier, evaluate, make_truth
 
 BATCH = 8
 

@@ -86,7 +86,9 @@ def build_model(folder: Path, small: bool) -> None:
 
 
 def ffmpeg(*args: str) -> None:
-    subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args], check=True)
+    from langspan.frontend.media import find_ffmpeg  # the binaries langspan runs; imported late like the rest
+
+    subprocess.run([find_ffmpeg().ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args], check=True)
 
 
 def make_pool(folder: Path) -> tuple[list[Path], list[Path]]:
@@ -130,8 +132,10 @@ def make_media(path: Path, seconds: float, work: Path) -> dict:
 
 
 def _duration(path: Path) -> float:
+    from langspan.frontend.media import find_ffmpeg
+
     out = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
+        [find_ffmpeg().ffprobe, "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
         check=True, capture_output=True, text=True,
     )  # fmt: skip
     return float(out.stdout)
@@ -353,7 +357,7 @@ def run_config(name: str, args: argparse.Namespace, model_dir: Path, media_path:
     if args.naive_seconds:
         command += ["--naive-seconds", str(args.naive_seconds)]
     environment = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error"}
-    done = subprocess.run(command, capture_output=True, text=True, env=environment)
+    done = subprocess.run(command, capture_output=True, text=True, env=environment, check=False)
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     if done.returncode != 0 or not lines:
         raise SystemExit(f"{name} failed:\n{done.stderr[-3000:]}")

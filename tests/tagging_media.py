@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from conftest import ScriptedClassifier
+from conftest import ScriptedClassifier, ffmpeg_path, ffprobe_path
 
 SAMPLE_RATE = 16_000
 # The two audio tracks are tones the scripted classifier tells apart: low → German, high → French.
@@ -44,7 +44,7 @@ def make_movie(folder: Path, name: str, languages: Sequence[str | None] = (None,
     (folder / "subs.srt").write_text(SUBTITLES)
     matroska = path.suffix == ".mkv"
     command = [
-        "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+        ffmpeg_path(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
         "-f", "lavfi", "-i", f"testsrc=size=32x32:rate=5:duration={seconds}",
         "-f", "lavfi", "-i", f"sine=frequency={LOW_HZ}:duration={seconds}:sample_rate={SAMPLE_RATE}",
         "-f", "lavfi", "-i", f"sine=frequency={HIGH_HZ}:duration={seconds}:sample_rate={SAMPLE_RATE}",
@@ -67,7 +67,7 @@ def make_movie(folder: Path, name: str, languages: Sequence[str | None] = (None,
 def ffprobe(path: Path) -> dict:
     """ffprobe's JSON (streams, format, chapters), read directly rather than through langspan.frontend.media."""
     result = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_streams", "-show_format", "-show_chapters", "-of", "json", str(path)],
+        [ffprobe_path(), "-v", "error", "-show_streams", "-show_format", "-show_chapters", "-of", "json", str(path)],
         check=True, capture_output=True,
     )  # fmt: skip
     return json.loads(result.stdout)
@@ -98,14 +98,14 @@ def _duration(stream: dict) -> float:
 
 def assert_only_languages_changed(before: dict, after: dict, expected: dict[int, str]) -> None:
     """An independent before/after comparison, written for the test rather than taken from tagwriter."""
-    chapter_track = lambda s: s["codec_type"] == "data" and s.get("codec_tag_string") == "text"  # noqa: E731
+    chapter_track = lambda s: s["codec_type"] == "data" and s.get("codec_tag_string") == "text"
     old = [s for s in before["streams"] if not chapter_track(s)]
     new = [s for s in after["streams"] if not chapter_track(s)]
     assert len(new) == len(old)
     assert [s.get("codec_name") for s in new] == [s.get("codec_name") for s in old]
     assert [s["codec_type"] for s in new] == [s["codec_type"] for s in old]
     assert [s["disposition"] for s in new] == [s["disposition"] for s in old]
-    for a, b in zip(old, new):
+    for a, b in zip(old, new, strict=True):
         if a["codec_type"] != "attachment":
             assert abs(_duration(a) - _duration(b)) <= _frame(a), a["index"]
         a_tags = {k: v for k, v in a.get("tags", {}).items() if k not in ("language", "DURATION")}
@@ -155,3 +155,24 @@ def tone_classifier() -> ScriptedClassifier:
 def never_load():
     """A classifier factory for runs that must not need the model."""
     raise AssertionError("the model was loaded although no stream needed analysing")
+
+
+# Encoders for the audio files two_languages makes, by suffix.
+CODECS = {".mp3": ["-c:a", "libmp3lame", "-b:a", "32k"], ".m4a": ["-c:a", "aac", "-b:a", "32k"],
+          ".mkv": ["-c:a", "libopus", "-b:a", "24k"]}  # fmt: skip
+
+
+def two_languages(folder: Path, name: str, seconds: int = 6, parts: int = 2) -> Path:
+    """``parts`` stretches of ``seconds`` each, alternating a low tone (German to ``tone_classifier``) and a high
+    one (French), encoded for the suffix of ``name``, with a global title tag."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    tones = [f"sine=frequency={LOW_HZ if i % 2 == 0 else HIGH_HZ}:duration={seconds}:sample_rate=16000[t{i}]"
+             for i in range(parts)]  # fmt: skip
+    graph = ";".join(tones) + ";" + "".join(f"[t{i}]" for i in range(parts)) + f"concat=n={parts}:v=0:a=1"
+    subprocess.run(
+        [ffmpeg_path(), "-nostdin", "-v", "error", "-y", "-filter_complex", graph, *CODECS[path.suffix],
+         "-metadata", "title=Episode 1", str(path)],
+        check=True,
+    )  # fmt: skip
+    return path

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 import langspan
-from conftest import MEDIA, TINY_MODEL, interruptible_children
+from conftest import MEDIA, TINY_MODEL, ffmpeg_path, interruptible_children
 from langspan import detect, detect_many
 from langspan.cli import app
 from langspan.engine.batch import MANIFEST_NAME, Batch, find_media, fingerprint
@@ -45,7 +45,9 @@ def library(tmp_path: Path) -> Path:
 
 
 def manifest(output_dir: Path) -> list[dict]:
-    return [json.loads(line) for line in (output_dir / MANIFEST_NAME).read_text().splitlines()]
+    """The records that say what happened to a file (not the "writing" records that come before outputs)."""
+    records = [json.loads(line) for line in (output_dir / MANIFEST_NAME).read_text().splitlines()]
+    return [record for record in records if record["status"] != "writing"]
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -96,6 +98,7 @@ def test_fingerprint_changes_with_model_options_and_formats():
     assert fingerprint(DetectOptions(model=MODEL), ["srt", "json"]) == fingerprint(DetectOptions(model=MODEL), ["json", "srt"])
 
 
+@pytest.mark.slow
 def test_batch_processes_every_file_records_it_and_a_second_run_skips(library, tmp_path):
     out = tmp_path / "out"
     code, stdout, stderr = run(str(library), "-r", "-d", str(out), "-f", "json", "-f", "srt")
@@ -128,6 +131,7 @@ def test_batch_processes_every_file_records_it_and_a_second_run_skips(library, t
     assert code == 0 and "3 files: 0 done, 3 up to date, 0 failed" in stderr
 
 
+@pytest.mark.slow
 def test_changed_input_option_or_missing_output_is_redone(library, tmp_path):
     out = tmp_path / "out"
     (library / "season 1" / "broken.mp4").unlink()
@@ -144,6 +148,7 @@ def test_changed_input_option_or_missing_output_is_redone(library, tmp_path):
     assert json.loads((out / "tone.json").read_text())["options"]["top_k"] == 2
 
 
+@pytest.mark.slow
 def test_a_file_we_did_not_write_is_not_replaced_without_overwrite(library, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
@@ -155,6 +160,7 @@ def test_a_file_we_did_not_write_is_not_replaced_without_overwrite(library, tmp_
     assert json.loads((out / "tone.json").read_text())["source"] == str(library / "tone.wav")
 
 
+@pytest.mark.slow
 def test_batch_outputs_equal_single_file_outputs(library, tmp_path, classifier):
     out = tmp_path / "out"
     assert run(str(library / "season 1" / "chirp.mp3"), str(library), "-d", str(out), "-f", "all", "-q")[0] == 0
@@ -165,6 +171,7 @@ def test_batch_outputs_equal_single_file_outputs(library, tmp_path, classifier):
     assert (out / "chirp.json").exists()
 
 
+@pytest.mark.slow
 def test_a_folder_without_output_dir_is_not_a_batch_and_stdin_is_not_part_of_one(tmp_path):
     code, stdout, stderr = run(str(MEDIA))
     assert (code, stdout) == (1, "") and "is a directory, not a media file" in stderr
@@ -173,6 +180,7 @@ def test_a_folder_without_output_dir_is_not_a_batch_and_stdin_is_not_part_of_one
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_detect_many_without_output_dir_yields_timelines(library, classifier):
     results = list(detect_many([library], DetectOptions(model=MODEL), recursive=True, classifier=classifier))
     assert [(r.path.name, r.status) for r in results] == [
@@ -183,6 +191,7 @@ def test_detect_many_without_output_dir_yields_timelines(library, classifier):
     assert results[3].timelines == tuple(detect(library / "tone.wav", model=MODEL, classifier=classifier))
 
 
+@pytest.mark.slow
 def test_detect_many_resumes_like_the_cli(library, tmp_path, classifier):
     out = tmp_path / "out"
     first = list(detect_many([library / "tone.wav"], model=MODEL, output_dir=out, formats=["vtt"], classifier=classifier))
@@ -192,6 +201,7 @@ def test_detect_many_resumes_like_the_cli(library, tmp_path, classifier):
     assert len(Batch([library / "tone.wav"], DetectOptions(model=MODEL), output_dir=out).jobs) == 1
 
 
+@pytest.mark.slow
 def test_a_torn_manifest_line_is_ignored(library, tmp_path, classifier):
     out = tmp_path / "out"
     list(detect_many([library / "tone.wav"], model=MODEL, output_dir=out, classifier=classifier))
@@ -201,12 +211,13 @@ def test_a_torn_manifest_line_is_ignored(library, tmp_path, classifier):
     assert [r.status for r in again] == ["skipped"]
 
 
+@pytest.mark.slow
 def test_ctrl_c_keeps_finished_files_in_the_manifest_and_leaves_no_partial_output(tmp_path):
     library, out = tmp_path / "library", tmp_path / "out"
     library.mkdir()
     shutil.copy(MEDIA / "tone.wav", library / "a.wav")
     # An hour of silence keeps the tiny model busy long enough for the signal to land mid-file.
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono", "-t", "3600",
+    subprocess.run([ffmpeg_path(), "-nostdin", "-v", "error", "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono", "-t", "3600",
                     "-c:a", "flac", str(library / "b.flac")], check=True)  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(Path(langspan.__file__).parent.parent), "HF_HUB_OFFLINE": "1"}
     command = [sys.executable, "-m", "langspan", "detect", str(library), "-d", str(out), "--model", MODEL, "-q"]

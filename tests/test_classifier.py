@@ -96,6 +96,7 @@ def test_threads_option_sets_torch_threads_only_when_asked():
         HFClassifier(str(TINY_MODEL), threads=0)
 
 
+@pytest.mark.cuda
 @pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a CUDA GPU")
 @pytest.mark.parametrize("precision", ["auto", "fp16", "bf16"])
 def test_cuda_half_precisions_agree_with_fp32(precision):
@@ -128,6 +129,7 @@ def standin_fp32(demo_windows):
 
 
 @pytest.mark.parametrize("precision", ["int8", "bf16"])
+@pytest.mark.slow
 def test_fast_precisions_agree_with_fp32_on_99_percent_of_the_stand_in_windows(precision, demo_windows, standin_fp32):
     # The accuracy guard behind `--precision auto`: the trained stand-in on the demo media, window by window.
     fast = HFClassifier(str(STANDIN_MODEL), device="cpu", precision=precision)

@@ -35,6 +35,7 @@ def assert_one_line_error(result, *fragments):
         assert fragment in lines[0]
 
 
+@pytest.mark.slow
 def test_json_on_stdout_and_a_table_on_stderr():
     result = run("detect", MEDIA / "chirp.mp3", *MODEL)
     assert result.exit_code == 0, result.stderr
@@ -43,16 +44,19 @@ def test_json_on_stdout_and_a_table_on_stderr():
     assert "confidence" in result.stderr and "chirp.mp3" in result.stderr
 
 
+@pytest.mark.slow
 def test_quiet_keeps_stderr_empty():
     result = run("detect", MEDIA / "chirp.mp3", *MODEL, "-q")
     assert result.exit_code == 0 and result.stderr == ""
 
 
+@pytest.mark.slow
 def test_two_audio_tracks_give_two_timelines():
     result = run("detect", MEDIA / "two_tracks.mkv", *MODEL, "-q")
     assert [d["stream"] for d in json_documents(result.stdout)] == [1, 2]
 
 
+@pytest.mark.slow
 def test_srt_file_output(tmp_path):
     out = tmp_path / "talk.srt"
     result = run("detect", MEDIA / "tone.wav", *MODEL, "-f", "srt", "-o", out, "-q")
@@ -61,6 +65,7 @@ def test_srt_file_output(tmp_path):
     assert cues and cues[-1].end.total_seconds() == pytest.approx(5.0)
 
 
+@pytest.mark.slow
 def test_output_dir_with_several_formats_and_streams(tmp_path):
     result = run("detect", MEDIA / "tone.wav", MEDIA / "two_tracks.mkv", *MODEL, "-d", tmp_path / "out", "-f", "json", "-f", "srt", "-q")
     assert result.exit_code == 0, result.stderr
@@ -71,6 +76,7 @@ def test_output_dir_with_several_formats_and_streams(tmp_path):
     ]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_existing_outputs_are_not_overwritten_without_the_flag(tmp_path):
     out = tmp_path / "x.json"
     out.write_text("keep me")
@@ -93,12 +99,13 @@ def test_debug_shows_the_traceback():
 
 
 @pytest.mark.parametrize(
-    "name,fragment", [("missing.wav", "no such file"), ("video_only.mp4", "no audio stream")]
+    ("name", "fragment"), [("missing.wav", "no such file"), ("video_only.mp4", "no audio stream")]
 )
 def test_bad_inputs_are_one_line_errors(name, fragment):
     assert_one_line_error(run("detect", MEDIA / name, *MODEL, "-q"), name, fragment)
 
 
+@pytest.mark.slow
 def test_one_failing_input_does_not_stop_the_others(tmp_path):
     result = run("detect", MEDIA / "corrupt.mp4", MEDIA / "tone.wav", *MODEL, "-d", tmp_path, "-q")
     assert result.exit_code == 1
@@ -110,6 +117,7 @@ def test_unknown_model_is_one_line_exit_1():
     assert_one_line_error(result, "no-such/model", "huggingface-cli download")
 
 
+@pytest.mark.slow
 def test_unwritable_output_is_one_line_exit_1(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("")
@@ -137,6 +145,7 @@ def test_version():
     assert run("--version").stdout.strip() == f"langspan {__version__}"
 
 
+@pytest.mark.slow
 def test_console_script_and_module_entry_points_exist():
     import subprocess
     import sys
@@ -146,6 +155,7 @@ def test_console_script_and_module_entry_points_exist():
 
 
 
+@pytest.mark.slow
 def test_scan_prints_one_json_line_per_stream():
     demo = MEDIA.parent / "demo" / "tracks.mkv"  # German on stream 1, French on stream 2 (tagged eng)
     result = run("scan", demo, "--model", MEDIA.parent / "standin-lid", "-q")

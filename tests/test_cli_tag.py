@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import FIXTURES, TINY_MODEL
+from conftest import FIXTURES, TINY_MODEL, ffmpeg_path
 from langspan.cli import app
 from langspan.cli import common as cli_common
 from tagging_media import (
@@ -22,6 +22,9 @@ from tagging_media import (
     mkvmerge_tracks,
     sha256,
 )
+
+# Every test here runs the real CLI with a real checkpoint on real media: seconds each.
+pytestmark = pytest.mark.slow
 
 TINY = str(TINY_MODEL)
 # The tiny model's labels in each container's form, written out by hand (see test_container_codes for all 256).
@@ -41,7 +44,7 @@ def reports(stdout: str) -> list[dict]:
     return [json.loads(line) for line in stdout.splitlines()]
 
 
-@pytest.mark.parametrize("name, codes", [("film.mkv", MATROSKA), ("film.mp4", MP4)])
+@pytest.mark.parametrize(("name", "codes"), [("film.mkv", MATROSKA), ("film.mp4", MP4)])
 def test_in_place_then_nothing_left_to_do(tmp_path, name, codes):
     movie = make_movie(tmp_path, name)
     listing = folder_listing(tmp_path)
@@ -96,7 +99,7 @@ def test_output_file(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "args, message",
+    ("args", "message"),
     [
         (["--in-place", "--output", "o.mkv"], "cannot be used together"),
         (["--check", "--in-place"], "writes nothing"),
@@ -250,7 +253,7 @@ def long_german_movie(tmp_path_factory) -> Path:
     """The demo's German track looped to 200 s: long enough (over 48 probes × 2 s) for the sparse scan to stop early."""
     target = tmp_path_factory.mktemp("long") / "german.mkv"
     subprocess.run(
-        ["ffmpeg", "-nostdin", "-v", "error", "-stream_loop", "20", "-i", str(DEMO / "tracks.mkv"),
+        [ffmpeg_path(), "-nostdin", "-v", "error", "-stream_loop", "20", "-i", str(DEMO / "tracks.mkv"),
          "-map", "0:a:0", "-t", "200", "-c:a", "libopus", "-b:a", "32k", str(target)],
         check=True,
     )  # fmt: skip

@@ -30,6 +30,7 @@ def _run(mode: str, **environment: str) -> dict:
     return json.loads(output.stdout)
 
 
+@pytest.mark.slow
 def test_large_buffers_are_reused_instead_of_faulted_in_again():
     default, reused = _run("off"), _run("on")
     assert reused["applied"] is True
@@ -40,5 +41,6 @@ def test_large_buffers_are_reused_instead_of_faulted_in_again():
     assert reused["faults"] < default["faults"] / 4
 
 
+@pytest.mark.slow
 def test_the_users_own_glibc_settings_win():
     assert _run("on", MALLOC_TRIM_THRESHOLD_="131072")["applied"] is False

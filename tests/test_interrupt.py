@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import interruptible_children
+from conftest import ffmpeg_path, interruptible_children
 from langspan import cli
 from langspan.cli import common as cli_common
 from langspan.cli import detect as cli_detect
@@ -31,7 +31,7 @@ PR_SET_CHILD_SUBREAPER = 36  # <linux/prctl.h>
 def long_input(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("long") / "hour of silence.flac"  # silence compresses to ~700 kB
     subprocess.run(
-        ["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono",
+        [ffmpeg_path(), "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono",
          "-t", str(LONG_SECONDS), "-c:a", "flac", str(path)],
         check=True,
     )  # fmt: skip
@@ -87,6 +87,7 @@ def reap_adopted(name: str) -> list[int]:
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads child processes from /proc")
 @pytest.mark.parametrize("target", ["process", "process-group"])
+@pytest.mark.slow
 def test_sigint_during_detect(long_input: Path, tmp_path: Path, target: str) -> None:
     """``process``: the signal reaches langspan alone, so langspan must stop ffmpeg itself. ``process-group``: what
     Ctrl-C in a terminal does, ffmpeg gets it too."""

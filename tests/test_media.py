@@ -24,7 +24,8 @@ def test_probe_reports_channels_and_rate_of_stereo():
 
 # lavfi's sine is at 1/8 full scale; a stereo downmix with rematrix_maxval=1 keeps it below 1 at 1/sqrt(2) gain.
 @pytest.mark.parametrize(
-    "name,seconds,peak", [("tone.wav", 5.0, 0.125), ("tone8k.wav", 3.0, 0.125), ("stereo48k.flac", 3.0, 0.125 / 2**0.5)]
+    ("name", "seconds", "peak"),
+    [("tone.wav", 5.0, 0.125), ("tone8k.wav", 3.0, 0.125), ("stereo48k.flac", 3.0, 0.125 / 2**0.5)],
 )
 def test_decode_gives_16k_mono_float32_of_the_right_length(name, seconds, peak):
     chunks = list(media.decode(MEDIA / name))
@@ -63,7 +64,7 @@ def test_stopping_early_leaves_no_ffmpeg_behind(monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "path,message",
+    ("path", "message"),
     [
         (MEDIA / "missing.wav", "no such file"),
         (MEDIA, "is a directory"),

@@ -1,7 +1,9 @@
+import itertools
+
 import numpy as np
 import pytest
 
-from conftest import MEDIA, ScriptedClassifier, one_hot
+from conftest import MEDIA, ScriptedClassifier, ffmpeg_path, one_hot
 from langspan import DetectOptions, detect
 from langspan.errors import MediaError, UsageError
 
@@ -16,10 +18,11 @@ def loudness_classifier():
 def assert_valid_spans(timeline):
     spans = timeline.spans
     assert list(spans) == sorted(spans)
-    assert all(a.end <= b.start for a, b in zip(spans, spans[1:]))
+    assert all(a.end <= b.start for a, b in itertools.pairwise(spans))
     assert all(0 <= s.start <= s.end <= timeline.duration + 1e-9 for s in spans)
 
 
+@pytest.mark.slow
 def test_every_audio_stream_gets_a_timeline(tiny_classifier):
     timelines = detect(MEDIA / "two_tracks.mkv", classifier=tiny_classifier)
     assert [t.stream for t in timelines] == [1, 2]
@@ -30,6 +33,7 @@ def test_every_audio_stream_gets_a_timeline(tiny_classifier):
         assert_valid_spans(timeline)
 
 
+@pytest.mark.slow
 def test_same_input_twice_gives_identical_output(tiny_classifier):
     first = detect(MEDIA / "chirp.mp3", classifier=tiny_classifier)
     second = detect(MEDIA / "chirp.mp3", classifier=tiny_classifier)
@@ -48,16 +52,23 @@ def test_language_changes_become_span_boundaries():
 
 def test_windows_are_batched_by_equal_length(tiny_classifier):
     classifier = loudness_classifier()
-    detect(np.zeros(16_000 * 21, np.float32), sample_rate=16_000, classifier=classifier, batch_size=4, vad=False)
+    zeros = np.zeros(16_000 * 21, np.float32)
+    detect(zeros, sample_rate=16_000, classifier=classifier, batch_size=4, vad=False, density="dense")
     # Ten full windows in batches of 4, then the 1 s last window alone: full windows are never padded.
     assert classifier.calls == [4, 4, 2, 1]
+    auto = loudness_classifier()
+    detect(zeros, sample_rate=16_000, classifier=auto, batch_size=4, vad=False)
+    # Adaptive density: the grid of each block of 8 (windows 0, 2, 4, 6, 7) is one model call, the last window alone.
+    assert auto.calls[0] <= 4 and auto.calls[-1] == 1 and sum(auto.calls) < 11
 
 
+@pytest.mark.slow
 def test_arrays_at_other_rates_are_resampled():
     (timeline,) = detect(np.zeros((44_100 * 3, 2), np.float32), sample_rate=44_100, classifier=loudness_classifier())
     assert timeline.duration == pytest.approx(3.0, abs=0.01)
 
 
+@pytest.mark.slow
 def test_pydub_audio_segments_are_accepted():
     from pydub import AudioSegment
 
@@ -67,6 +78,7 @@ def test_pydub_audio_segments_are_accepted():
     assert timeline.duration == pytest.approx(2.5, abs=0.01)
 
 
+@pytest.mark.slow
 def test_stream_selection_and_its_errors(tiny_classifier):
     timelines = detect(MEDIA / "two_tracks.mkv", classifier=tiny_classifier, streams=(2,))
     assert [t.stream for t in timelines] == [2]
@@ -109,13 +121,14 @@ def _traced_peak_of_detect(path, classifier) -> int:
         tracemalloc.stop()
 
 
+@pytest.mark.slow
 def test_memory_does_not_grow_with_input_length(tmp_path, tiny_classifier):
     import subprocess
 
     def tone(seconds):
         path = tmp_path / f"tone{seconds}.flac"
         source = f"sine=frequency=300:duration={seconds}:sample_rate=16000"
-        subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", source, str(path)], check=True)
+        subprocess.run([ffmpeg_path(), "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", source, str(path)], check=True)
         return path
 
     # Both inputs are long enough to fill the boundary-refinement buffer (bounded by design; measured: the peak

@@ -1,5 +1,6 @@
 """Timeline quality end to end: speech detection, smoothing, unknown, expected languages, boundary refinement."""
 
+import itertools
 import json
 import subprocess
 from importlib import resources
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from conftest import FIXTURES, TINY_MODEL, ScriptedClassifier
+from conftest import FIXTURES, TINY_MODEL, ScriptedClassifier, ffmpeg_path
 from langspan.cli import app
 from langspan.engine.local import detect
 from langspan.errors import UsageError
@@ -33,10 +34,11 @@ def sign_classifier(labels=("eng", "deu")):
     return ScriptedClassifier(labels, answer)
 
 
+@pytest.mark.slow
 def test_silence_only_is_one_nonspeech_span_and_never_classified(tmp_path, tiny_classifier):
     silence = tmp_path / "silence.wav"
     subprocess.run(
-        ["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", "anullsrc=r=44100:cl=stereo", "-t", "9", str(silence)],
+        [ffmpeg_path(), "-nostdin", "-v", "error", "-f", "lavfi", "-i", "anullsrc=r=44100:cl=stereo", "-t", "9", str(silence)],
         check=True,
     )
     calls = []
@@ -63,6 +65,7 @@ def standin():
     return HFClassifier(str(STANDIN), device="cpu")
 
 
+@pytest.mark.slow
 def test_the_demo_podcast_matches_its_truth(standin):
     """Jingle, then eng/deu/fra/spa/eng with short pauses at each switch: a nonspeech intro, the same language
     sequence as the truth with no spurious span, and every boundary within the pause between two spans (±0.5 s)."""
@@ -74,11 +77,11 @@ def test_the_demo_podcast_matches_its_truth(standin):
         assert spans[-1].start == pytest.approx(truth[-1]["end"], abs=0.5)
         spans.pop()
     assert [s.language for s in spans] == [t["language"] for t in truth]
-    for left, right, boundary in zip(truth, truth[1:], spans[1:]):
+    for (left, right), boundary in zip(itertools.pairwise(truth), spans[1:], strict=True):
         pause = (left["end"], right["start"])  # any time inside the pause between the two is right
         assert pause[0] - 0.5 <= boundary.start <= pause[1] + 0.5, (boundary, pause)
     assert all(s.confidence > 0.8 and s.alternatives[0].language == s.language for s in spans[1:])
-    changes = sum(a.language != b.language for a, b in zip(spans[1:], spans[2:]))
+    changes = sum(a.language != b.language for a, b in itertools.pairwise(spans[1:]))  # after the intro
     assert timeline.stats["boundaries_refined"] == changes == 4
     assert timeline.stats["refinement_windows"] == 3 * changes
     assert timeline.stats["classified_windows"] < timeline.stats["windows"]  # the jingle was never classified
@@ -117,7 +120,7 @@ def test_low_confidence_speech_is_unknown():
 def test_language_changes_are_placed_between_window_edges(change):
     samples = np.where(np.arange(20 * RATE) < change * RATE, 0.5, -0.5).astype(np.float32)
     classifier = sign_classifier()
-    (refined,) = detect(samples, sample_rate=RATE, classifier=classifier, vad=False)
+    (refined,) = detect(samples, sample_rate=RATE, classifier=classifier, vad=False, density="dense")
     (grid,) = detect(samples, sample_rate=RATE, classifier=sign_classifier(), vad=False, refine_probes=0)
     assert [s.language for s in refined.spans] == ["eng", "deu"]
     assert refined.spans[0].end == pytest.approx(change, abs=0.05)
@@ -126,6 +129,7 @@ def test_language_changes_are_placed_between_window_edges(change):
     assert sum(classifier.calls) == 10 + 3  # the tiling plus the probes, nothing more
 
 
+@pytest.mark.slow
 def test_cli_options_reach_the_output_and_validate(tmp_path):
     out = tmp_path / "t.json"
     args = ["detect", str(TINY_MODEL.parent / "media" / "tone.wav"), "--model", str(TINY_MODEL), "-q", "-o", str(out)]

@@ -75,6 +75,7 @@ def standin():
     return HFClassifier(str(FIXTURES / "standin-lid"), device="cpu")
 
 
+@pytest.mark.slow
 def test_on_span_fires_before_the_stream_is_finished(standin):
     counting = CountingClassifier(standin)
     seen: list[tuple[str, int | None, float, int]] = []
@@ -92,6 +93,7 @@ def test_on_span_fires_before_the_stream_is_finished(standin):
     assert asked[0] <= 5 and asked[1] < asked[2] < asked[3] < asked[4] < counting.windows
 
 
+@pytest.mark.slow
 def test_cli_jsonl_on_stdout_is_the_jsonl_writer_output(classifier):
     result = CliRunner().invoke(
         app, ["detect", str(CHIRP), "-f", "jsonl", "--model", MODEL, "--window", "0.5", "-q"]
@@ -102,6 +104,7 @@ def test_cli_jsonl_on_stdout_is_the_jsonl_writer_output(classifier):
     assert all(json.loads(line)["source"] == str(CHIRP) for line in result.stdout.splitlines())
 
 
+@pytest.mark.slow
 def test_cli_reads_stdin_and_writes_to_stdout_with_dash(tmp_path):
     data = (MEDIA / "tone.wav").read_bytes()
     result = CliRunner().invoke(
@@ -113,6 +116,7 @@ def test_cli_reads_stdin_and_writes_to_stdout_with_dash(tmp_path):
     assert lines[-1].split(",")[1] == "5000"
 
 
+@pytest.mark.slow
 def test_html_for_a_two_track_file_is_one_page(tmp_path):
     result = CliRunner().invoke(
         app, ["detect", str(MEDIA / "two_tracks.mkv"), "-f", "html", "-f", "json",

@@ -17,6 +17,7 @@ def _load(folder):
     return AutoModelForAudioClassification.from_pretrained(str(folder)).eval()
 
 
+@pytest.mark.slow
 def test_layer_by_layer_gives_the_same_model_as_quantize_dynamic():
     import warnings
 

@@ -3,7 +3,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import MEDIA, ScriptedClassifier, one_hot
+from conftest import MEDIA, ScriptedClassifier, ffmpeg_path, one_hot
 from langspan import scan
 from langspan.engine.sparse import StoppingRule, _confidence, probe_starts
 from langspan.errors import UsageError
@@ -19,7 +19,7 @@ def loudness_classifier():
 def make_track(path, seconds, loud_expression):
     """A 16 kHz FLAC tone whose amplitude follows ``loud_expression`` (true → loud → 'eng' for the scripted model)."""
     source = f"aevalsrc=if({loud_expression}\\,0.5\\,0.1)*sin(2*PI*440*t):d={seconds}:s=16000"
-    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", source, str(path)], check=True)
+    subprocess.run([ffmpeg_path(), "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", source, str(path)], check=True)
     return path
 
 
@@ -40,6 +40,7 @@ def test_probes_spread_over_the_whole_track_in_every_prefix():
     assert len(set(probe_starts(102.0, 2.0, 64))) == 64
 
 
+@pytest.mark.slow
 def test_a_clear_track_stops_early_without_decoding_it_all(tmp_path, monkeypatch):
     track = make_track(tmp_path / "mostly_eng.flac", 120, "gt(t\\,10)")  # 10 s of 'deu', 110 s of 'eng'
 
@@ -57,6 +58,7 @@ def test_a_clear_track_stops_early_without_decoding_it_all(tmp_path, monkeypatch
     assert result.duration == pytest.approx(120, abs=0.1)
 
 
+@pytest.mark.slow
 def test_a_two_language_track_falls_back_to_a_full_pass(tmp_path):
     track = make_track(tmp_path / "half_half.flac", 80, "lt(mod(t\\,8)\\,4)")  # 4 s eng, 4 s deu, alternating
     classifier = loudness_classifier()
@@ -70,6 +72,7 @@ def test_a_two_language_track_falls_back_to_a_full_pass(tmp_path):
     assert sum(classifier.calls) == 16 + 40
 
 
+@pytest.mark.slow
 def test_a_short_track_gets_a_full_pass_directly():
     results = scan(MEDIA.parent / "demo" / "tracks.mkv", model=str(MEDIA.parent / "standin-lid"))
     assert [(r.stream, r.language) for r in results] == [(1, "deu"), (2, "fra")]  # the demo's truth
@@ -78,6 +81,7 @@ def test_a_short_track_gets_a_full_pass_directly():
         assert 0 < result.evidence_seconds <= result.duration  # speech windows only: pauses never reach the model
 
 
+@pytest.mark.slow
 def test_probes_without_speech_do_not_vote(tmp_path):
     track = make_track(tmp_path / "tone.flac", 120, "gt(t\\,10)")  # a tone: no speech anywhere
     classifier = loudness_classifier()
@@ -103,6 +107,7 @@ def test_decode_clip_seeks_into_the_stream(tmp_path):
     assert len(media.decode_clip(track, None, 40.0, 2.0)) == 0
 
 
+@pytest.mark.slow
 def test_probes_are_restricted_to_the_expected_languages(tmp_path, monkeypatch):
     """Regression: the probes once voted over every label, ignoring ``languages`` (only a full pass honoured it)."""
     labels = ("eng", "deu", "fra")

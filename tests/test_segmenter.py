@@ -1,3 +1,5 @@
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -236,11 +238,11 @@ def test_spans_are_sorted_disjoint_covering_and_deterministic(items, config):
         assert spans == []
         return
     assert spans[0].start == windows[0].start and spans[-1].end == windows[-1].end
-    assert all(a.end == b.start for a, b in zip(spans, spans[1:]))  # no gap, no overlap
+    assert all(a.end == b.start for a, b in itertools.pairwise(spans))  # no gap, no overlap
     assert all(s.start < s.end for s in spans)
     assert all(s.language in LABELS + (NONSPEECH, UNKNOWN) for s in spans)
     assert all(0 <= s.confidence <= 1 + 1e-6 and len(s.alternatives) <= 3 for s in spans)
-    assert all(a.language != b.language or a.language == NONSPEECH for a, b in zip(spans, spans[1:]))
+    assert all(a.language != b.language or a.language == NONSPEECH for a, b in itertools.pairwise(spans))
     assert spans == segmenter(windows, LABELS, refine=lambda b: b.time + 0.3)
     # Windows never classified are never given a language, and classified windows never become nonspeech.
     for window in windows:
@@ -258,4 +260,4 @@ def test_spans_pushed_out_early_are_final(items, config):
     stream = segmenter.start(LABELS)
     pushed = [span for w in windows for span in stream.push(w)]
     assert pushed + stream.flush() == segmenter(windows, LABELS)
-    assert all(a.end == b.start for a, b in zip(pushed, pushed[1:]))
+    assert all(a.end == b.start for a, b in itertools.pairwise(pushed))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import MEDIA, ROOT, TINY_MODEL
+from conftest import MEDIA, ROOT, TINY_MODEL, ffmpeg_path
 from langspan.errors import MediaError
 from langspan.frontend.spool import spooled_stdin
 
@@ -30,11 +30,16 @@ def test_spool_holds_the_bytes_in_a_private_folder_removed_afterwards():
 
 
 def test_spool_is_removed_when_the_work_fails_and_errors_name_stdin():
-    with pytest.raises(MediaError) as caught:
+    folders = []
+
+    def fail_on_the_spooled_file() -> None:
         with spooled_stdin(io.BytesIO(b"not media")) as path:
-            folder = path.parent
+            folders.append(path.parent)
             raise MediaError(f"{path}: not a readable media file (file:{path.absolute()}: Invalid data)", "tail")
-    assert not folder.exists()
+
+    with pytest.raises(MediaError) as caught:
+        fail_on_the_spooled_file()
+    assert folders and not folders[0].exists()
     assert str(caught.value) == "-: not a readable media file (file:-: Invalid data)"
     assert caught.value.stderr_tail == "tail"
 
@@ -44,9 +49,8 @@ def test_empty_stdin_is_a_media_error_and_leaves_nothing(tmp_path, monkeypatch):
     import tempfile
 
     monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
-    with pytest.raises(MediaError, match="no data on standard input"):
-        with spooled_stdin(io.BytesIO(b"")):
-            pass
+    with pytest.raises(MediaError, match="no data on standard input"), spooled_stdin(io.BytesIO(b"")):
+        pass
     assert list(tmp_path.iterdir()) == []
 
 
@@ -58,10 +62,11 @@ def _langspan(args: list[str], tmp_path: Path, **kwargs) -> subprocess.Popen:
     return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
 
 
+@pytest.mark.slow
 def test_mp4_with_its_index_at_the_end_reads_from_stdin(tmp_path):
     # 60 s of AAC: the moov atom comes after half a megabyte of data, more than a pipe lets ffmpeg look ahead.
     media = tmp_path / "late_index.m4a"
-    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=f=300:d=60", "-c:a", "aac", str(media)],
+    subprocess.run([ffmpeg_path(), "-v", "error", "-f", "lavfi", "-i", "sine=f=300:d=60", "-c:a", "aac", str(media)],
                    check=True)  # fmt: skip
     data = media.read_bytes()
     assert data.find(b"moov") > 500_000 > data.find(b"mdat")
@@ -75,6 +80,7 @@ def test_mp4_with_its_index_at_the_end_reads_from_stdin(tmp_path):
     assert list((tmp_path / "tmp").iterdir()) == []
 
 
+@pytest.mark.slow
 def test_bad_media_on_stdin_fails_with_one_line_naming_stdin(tmp_path):
     with open(MEDIA / "corrupt.mp4", "rb") as stdin:
         process = _langspan(["-"], tmp_path, stdin=stdin)
@@ -86,6 +92,7 @@ def test_bad_media_on_stdin_fails_with_one_line_naming_stdin(tmp_path):
     assert list((tmp_path / "tmp").iterdir()) == []
 
 
+@pytest.mark.slow
 def test_sigterm_while_reading_stdin_removes_the_spool(tmp_path):
     process = _langspan(["-"], tmp_path, stdin=subprocess.PIPE)
     assert process.stdin is not None

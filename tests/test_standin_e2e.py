@@ -8,6 +8,9 @@ from conftest import FIXTURES
 from langspan import detect
 from langspan.models.wav2vec2 import HFClassifier
 
+# The stand-in checkpoint over the demo media: seconds per file.
+pytestmark = pytest.mark.slow
+
 DEMO = FIXTURES / "demo"
 
 
@@ -21,7 +24,7 @@ def truth(name):
 
 
 @pytest.mark.parametrize(
-    "media,truth_file",
+    ("media", "truth_file"),
     [("tracks.mkv", "tracks.truth.json"), ("tracks_untagged.mkv", "tracks_untagged.truth.json"),
      ("tracks.mp4", "tracks_mp4.truth.json"), ("single.mp4", "single.truth.json")],
 )  # fmt: skip

@@ -12,16 +12,16 @@ import jsonschema
 import numpy as np
 import pytest
 
+from conftest import ScriptedClassifier
 from langspan.errors import ExportError, MediaError, UsageError
+from langspan.frontend import media
 from langspan.options import DetectOptions
 from langspan.tagging.decide import (
     MAJORITY_SHARE,
-    RestrictedClassifier,
     StreamTag,
     TagOptions,
     TrackLanguage,
     existing_tag,
-    parse_languages,
     plan_stream,
     result_document,
     tag_file,
@@ -68,7 +68,7 @@ def test_no_clear_majority_is_mul():
     assert decision.confidence == pytest.approx(0.8)
 
 
-@pytest.mark.parametrize("share, expected", [(MAJORITY_SHARE - 0.01, "mul"), (MAJORITY_SHARE, "deu"), (0.9, "deu")])
+@pytest.mark.parametrize(("share", "expected"), [(MAJORITY_SHARE - 0.01, "mul"), (MAJORITY_SHARE, "deu"), (0.9, "deu")])
 def test_majority_threshold(share, expected):
     assert track_language(timeline((0, 100 * share, "deu", 0.9), (100 * share, 100, "fra", 0.9))).language == expected
 
@@ -94,7 +94,7 @@ SURE_DEU = TrackLanguage("deu", 0.9, 1.0, 100.0)
 
 
 @pytest.mark.parametrize(
-    "old, detected, options, action, new",
+    ("old", "detected", "options", "action", "new"),
     [
         (None, SURE_DEU, TagOptions(), "set", "ger"),
         ("ger", SURE_DEU, TagOptions(), "unchanged", "ger"),
@@ -119,7 +119,7 @@ def test_mp4_gets_the_terminology_code():
 
 
 @pytest.mark.parametrize(
-    "tag, verdict, reported",
+    ("tag", "verdict", "reported"),
     [
         (StreamTag(1, "ger", SURE_DEU, "ger", "unchanged"), "agree", "ger"),
         (StreamTag(1, "deu", SURE_DEU, "ger", "tagged"), "agree", "ger"),  # T form in an MKV names the same language
@@ -133,7 +133,7 @@ def test_verdict_and_reported_tag(tag, verdict, reported):
     assert (tag.verdict, tag.reported) == (verdict, reported)
 
 
-@pytest.mark.parametrize("raw, expected", [(None, None), ("", None), ("und", None), ("UND", None), ("Ger", "ger")])
+@pytest.mark.parametrize(("raw", "expected"), [(None, None), ("", None), ("und", None), ("UND", None), ("Ger", "ger")])
 def test_existing_tag(raw, expected):
     assert existing_tag(raw) == expected
 
@@ -163,22 +163,13 @@ def test_only_a_destination_makes_a_run_write():
     assert TagOptions(output=Path("o.mkv")).writes
 
 
-def test_parse_languages_accepts_639_1_and_639_3():
-    assert parse_languages("eng, de,fra,eng") == ("eng", "deu", "fra")
-    assert parse_languages(None) is None
+def test_languages_are_parsed_as_detect_parses_them():
+    # One parser for both commands: 639-1, 639-3 and names, in order, without repeats.
+    assert TagOptions(languages="eng, de,fra,eng").languages == ("eng", "deu", "fra")  # type: ignore[arg-type]
+    assert TagOptions(languages=("en", "German")).languages == DetectOptions(languages=("en", "German")).languages
+    assert TagOptions().languages is None
     with pytest.raises(UsageError, match="unknown language code"):
-        parse_languages("eng,xx1")
-
-
-def test_restricted_classifier_renormalises_over_the_allowed_labels():
-    restricted = RestrictedClassifier(tone_classifier(), ("eng", "fra"))
-    low_tone = np.sin(2 * np.pi * 400 * np.arange(32_000) / 16_000).astype(np.float32)
-    probabilities = restricted.predict([low_tone])[0]
-    assert probabilities.sum() == pytest.approx(1.0)
-    assert probabilities[1] == probabilities[3] == 0  # deu and spa are excluded
-    assert probabilities[2] == pytest.approx(0.10 / 0.13)  # fra
-    with pytest.raises(UsageError, match="no such label"):
-        RestrictedClassifier(tone_classifier(), ("jpn",))
+        TagOptions(languages=("eng", "xx1"))
 
 
 # --- whole files, scripted classifier -----------------------------------------------------------------------
@@ -237,6 +228,7 @@ def test_check_finds_a_wrong_tag_and_accepts_a_right_one_in_any_form(tmp_path):
     assert result.disagrees
 
 
+@pytest.mark.slow
 def test_existing_tags_are_kept_unless_forced(tmp_path):
     movie = make_movie(tmp_path, "tagged.mkv", (None, "eng"))
     classifier = tone_classifier()
@@ -267,6 +259,48 @@ def test_languages_restriction_changes_the_answer(untagged_mkv):
     assert [tag.detected.language for tag in result.streams] == ["fra", "fra"]  # type: ignore[union-attr]
 
 
+def test_languages_restriction_matches_labels_written_as_639_1(untagged_mkv):
+    # A checkpoint labelled en/de/fr/es: --languages eng,fra means its en and fr, as for `langspan detect`.
+    tones = tone_classifier()
+    two_letter = ScriptedClassifier(("en", "de", "fr", "es"), tones.answer)
+    options = TagOptions(detect=TONES, dry_run=True, languages=("eng", "fra"), min_confidence=0.5)
+    result = tag_file(untagged_mkv, options, two_letter)
+    assert [(tag.detected.language, tag.new) for tag in result.streams] == [("fr", "fre")] * 2  # type: ignore[union-attr]
+
+
+def test_languages_the_model_gives_no_probability_are_equally_likely(untagged_mkv):
+    # The model is sure of German everywhere; of the allowed languages it favours none, so neither wins by default
+    # (all-zero posteriors would make the decoder pick label 0, a language that is not allowed).
+    only_german = ScriptedClassifier(("deu", "eng", "fra", "spa"), lambda samples: np.array([1.0, 0.0, 0.0, 0.0]))
+    options = TagOptions(detect=TONES, dry_run=True, languages=("eng", "fra"), min_confidence=0.0)
+    for tag in tag_file(untagged_mkv, options, only_german).streams:
+        assert tag.detected is not None and tag.detected.language in ("eng", "fra")
+        assert tag.detected.confidence == pytest.approx(0.5)
+
+
+@pytest.mark.slow
+def test_languages_restriction_applies_to_the_scan_probes(tmp_path):
+    movie = make_movie(tmp_path, "long.mkv", seconds=240)  # long enough to be decided from probes
+    result = tag_file(movie, TagOptions(detect=TONES, dry_run=True, languages=("eng", "fra")), tone_classifier())
+    assert [tag.detected.language for tag in result.streams] == ["fra", "fra"]  # type: ignore[union-attr]
+    assert not any(tag.detected.full_pass for tag in result.streams)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("full_pass", [False, True])
+def test_each_file_is_probed_once(untagged_mkv, monkeypatch, full_pass):
+    probed: list[str] = []
+    probe_raw = media.probe_raw
+
+    def counting_probe_raw(path, *args, **kwargs):
+        probed.append(str(path))
+        return probe_raw(path, *args, **kwargs)
+
+    monkeypatch.setattr(media, "probe_raw", counting_probe_raw)
+    result = tag_file(untagged_mkv, TagOptions(detect=TONES, dry_run=True, full_pass=full_pass), tone_classifier())
+    assert [tag.new for tag in result.streams] == ["ger", "fre"]
+    assert probed == [str(untagged_mkv)]
+
+
 def test_output_writes_a_new_file_and_leaves_the_source_alone(untagged_mkv, tmp_path):
     digest = sha256(untagged_mkv)
     target = tmp_path / "out" / "tagged.mkv"
@@ -292,6 +326,7 @@ def test_output_must_keep_the_container(untagged_mkv, tmp_path):
         tag_file(untagged_mkv, TagOptions(output=tmp_path / "film.mp4"), never_load)
 
 
+@pytest.mark.slow
 def test_a_long_track_is_decided_from_a_few_probes(tmp_path):
     movie = make_movie(tmp_path, "long.mkv", seconds=240)  # 120 windows per track
     classifier = tone_classifier()
@@ -304,6 +339,7 @@ def test_a_long_track_is_decided_from_a_few_probes(tmp_path):
     assert 2 * 8 <= sum(classifier.calls) <= 2 * 16
 
 
+@pytest.mark.slow
 def test_full_pass_classifies_every_window(tmp_path):
     movie = make_movie(tmp_path, "long.mkv", seconds=240)
     classifier = tone_classifier()

@@ -213,7 +213,7 @@ def test_quicktime_and_other_containers_are_refused(tmp_path):
         tagwriter.container_of(wav, media.probe_raw(wav))
 
 
-@pytest.mark.parametrize("name, muxer", [("a.mkv", "matroska"), ("a.webm", "webm"), ("a.mka", "matroska")])
+@pytest.mark.parametrize(("name", "muxer"), [("a.mkv", "matroska"), ("a.webm", "webm"), ("a.mka", "matroska")])
 def test_output_muxer_follows_the_suffix_within_the_family(name, muxer, tmp_path):
     source = tagwriter.Container("matroska", "matroska")
     assert tagwriter.destination_container(Path("s.mkv"), source, tmp_path / name, False, "ffmpeg").muxer == muxer
@@ -238,7 +238,7 @@ def test_identical_probes_have_no_differences(probe):
 
 
 @pytest.mark.parametrize(
-    "change, expected",
+    ("change", "expected"),
     [
         (lambda p: p["streams"].pop(), "streams became"),
         (lambda p: p["streams"][1].update(codec_name="aac"), "codec_name"),

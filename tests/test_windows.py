@@ -1,3 +1,5 @@
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -42,7 +44,7 @@ def test_overlapping_windows_speak_for_their_centre_hop():
     tiles = [(w.tile_start, w.tile_end) for w in windows]
     assert tiles[:3] == [(0.0, 1.5), (1.5, 2.5), (2.5, 3.5)]
     assert tiles[-1] == (5.5, 6.0)
-    assert all(a[1] == b[0] for a, b in zip(tiles, tiles[1:]))
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(tiles))
 
 
 def test_nan_and_inf_never_reach_the_model():
@@ -69,5 +71,5 @@ def test_chunking_never_changes_the_windows(length, sizes, hop):
     whole = list(iter_windows([signal], spec))
     pieces = list(iter_windows(chunks_of(signal, sizes), spec))
     assert [(w.start_sample, w.end_sample) for w in pieces] == [(w.start_sample, w.end_sample) for w in whole]
-    assert all(np.array_equal(a.samples, b.samples) for a, b in zip(pieces, whole))
+    assert all(np.array_equal(a.samples, b.samples) for a, b in zip(pieces, whole, strict=True))
     assert all(np.array_equal(w.samples, signal[w.start_sample : w.end_sample]) for w in whole)

@@ -95,8 +95,15 @@ def test_dump_into_a_missing_folder_is_an_export_error(tmp_path):
         get_writer("srt").dump(make_timeline(), tmp_path / "nope" / "x.srt")
 
 
-def test_speech_share_counts_only_languages():
-    assert make_timeline().speech_share() == pytest.approx({"eng": 8.3456, "deu": 7.6544})
+def test_speech_seconds_count_only_languages():
+    assert make_timeline().speech_seconds() == pytest.approx({"eng": 8.3456, "deu": 7.6544})
+
+
+def test_speech_share_is_a_fraction_of_the_duration():
+    # 20 s timeline: 4 s of non-speech are part of the duration but no language's share.
+    assert make_timeline().speech_share() == pytest.approx({"eng": 8.3456 / 20, "deu": 7.6544 / 20})
+    empty = Timeline("x.wav", None, 0.0, "m", None, {}, (Span(0.0, 0.0, "eng", 0.9),))
+    assert empty.speech_share() == {}
 
 
 SPANS = (
@@ -161,7 +168,7 @@ def test_rttm_has_ten_typed_fields_per_speech_span_and_no_spaces_in_the_uri():
     assert turns == [(1.25, 3661.5, "eng"), (3661.5, 3663.0, "cpe"), (3663.0, 3664.0, "und")]
 
 
-@pytest.mark.parametrize("writer, delimiter", [(CSVWriter(), ","), (TSVWriter(), "\t")])
+@pytest.mark.parametrize(("writer", "delimiter"), [(CSVWriter(), ","), (TSVWriter(), "\t")])
 def test_csv_and_tsv_parse_with_the_csv_module(writer, delimiter):
     rows = list(csv.DictReader(io.StringIO(writer.dumps(timeline())), delimiter=delimiter))
     assert list(rows[0]) == ["start_ms", "end_ms", "language", "name", "confidence"]
@@ -200,7 +207,9 @@ def test_empty_timeline_gives_headers_only():
 
 def test_all_expands_to_every_format_once_in_registry_order():
     assert [w.name for w in get_writers(["srt", "all", "SRT"])] == ["srt"] + [n for n in WRITERS if n != "srt"]
-    assert set(WRITERS) == {"json", "jsonl", "srt", "vtt", "rttm", "csv", "tsv", "audacity", "html"}
+    assert set(WRITERS) == {
+        "json", "jsonl", "srt", "vtt", "rttm", "csv", "tsv", "audacity", "html", "ffmetadata", "podcast-chapters"
+    }
     with pytest.raises(UsageError, match="unknown format 'xml'"):
         get_writers(["xml"])
 

@@ -36,7 +36,7 @@ def test_legend_shares_cover_speech_time_only():
     assert legend["nonspeech"]["share"] is None and legend["nonspeech"]["seconds"] == 20
     assert legend["und"]["share"] is None and legend["und"]["seconds"] == 100
     assert sum(e["share"] for e in legend.values() if e["share"] is not None) == pytest.approx(1, abs=1e-3)
-    assert list(legend)[0] == "deu"  # most speech first: it gets the clearest colour
+    assert next(iter(legend)) == "deu"  # most speech first: it gets the clearest colour
     assert len({e["colour"] for e in legend.values()}) == len(legend)
 
 
@@ -71,6 +71,17 @@ def test_one_page_per_input_whatever_the_number_of_tracks(tmp_path):
     assert [track["label"] for track in page_data(timelines())["tracks"]] == ["stream 1", "stream 2"]
     assert page == writer.dumps_all(timelines())
     assert writer.dumps(timelines()[0]) == writer.dumps_all(timelines()[:1])
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85", "\x1c"])
+def test_a_line_separator_in_the_file_name_stays_inside_the_data(separator):
+    # str.splitlines() breaks at these too; the page script would then hold a bare newline inside a JSON string.
+    name = f"in/talk{separator}part two.mkv"
+    timeline = Timeline(name, 1, 10.0, "tiny", None, {}, (Span(0, 10, "eng", 0.9),), ())
+    page = HTMLWriter().dumps(timeline)
+    assert page == HTMLWriter().dumps_all([timeline])
+    data = json.loads(re.search(r'id="langspan-data">(.*?)</script>', page, re.DOTALL).group(1))
+    assert data["title"] == f"talk{separator}part two.mkv"
 
 
 def _render(page: Path, tmp_path: Path) -> str:

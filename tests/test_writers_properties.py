@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import re
 from pathlib import Path
 
 import jsonschema
+import pytest
 import srt
 import webvtt
 from hypothesis import example, given
@@ -45,7 +47,7 @@ def timelines(draw) -> Timeline:
     duration = draw(st.floats(0.0, 200_000.0))  # up to ~55 hours
     cuts = sorted(draw(st.lists(st.floats(0.0, duration), max_size=40)))
     spans = []
-    for start, end in zip(cuts, cuts[1:]):
+    for start, end in itertools.pairwise(cuts):
         if draw(st.booleans()) or start == end:  # keep some intervals, leave gaps elsewhere
             alternatives = draw(st.lists(st.builds(Alternative, PROBABILITIES, LANGUAGES), max_size=3))
             spans.append(Span(start, end, draw(LANGUAGES), draw(PROBABILITIES), tuple(alternatives)))
@@ -69,6 +71,7 @@ def strict_json(text: str):
 
 @given(timelines())
 @example(Timeline("line\u2028separator\x85next \udcff.wav", 1, 2.0, "m", None, {}, (Span(0.0, 2.0, "eng", 0.5),)))
+@pytest.mark.slow
 def test_json_round_trip(timeline: Timeline) -> None:
     text = JSONWriter().dumps(timeline)
     text.encode("utf-8")  # writable to a UTF-8 file or terminal
@@ -80,13 +83,14 @@ def test_json_round_trip(timeline: Timeline) -> None:
         (round(s.start, 3), round(s.end, 3), s.language) for s in timeline.spans
     ]
     assert all(0 <= s["start"] <= s["end"] <= document["duration"] for s in spans)
-    assert all(a["end"] <= b["start"] for a, b in zip(spans, spans[1:]))
+    assert all(a["end"] <= b["start"] for a, b in itertools.pairwise(spans))
     assert [[alt["language"] for alt in s["alternatives"]] for s in spans] == [
         [alt.language for alt in s.alternatives] for s in timeline.spans
     ]
 
 
 @given(timelines())
+@pytest.mark.slow
 def test_srt_round_trip(timeline: Timeline) -> None:
     cues = list(srt.parse(SRTWriter().dumps(timeline)))
     milliseconds = [(round(s.start * 1000), round(s.end * 1000), s) for s in timeline.spans]
@@ -98,7 +102,7 @@ def test_srt_round_trip(timeline: Timeline) -> None:
     assert [cue.content for cue in cues] == [cue_text(span) for _, _, span in kept]
     assert all(0 <= cue.start.total_seconds() < cue.end.total_seconds() for cue in cues)
     assert all(cue.end.total_seconds() <= round(timeline.duration * 1000) / 1000 for cue in cues)
-    assert all(a.end <= b.start for a, b in zip(cues, cues[1:]))
+    assert all(a.end <= b.start for a, b in itertools.pairwise(cues))
 
 
 ODD_NAME = Timeline("line\u2028separator\x85next \udcff.wav", 1, 2.0, "m", None, {}, (Span(0.0, 2.0, "eng", 0.5),))
@@ -157,6 +161,7 @@ def test_csv_tsv_and_audacity_columns(timeline: Timeline) -> None:
 
 @given(timelines())
 @example(ODD_NAME)
+@pytest.mark.slow
 def test_html_data_round_trip(timeline: Timeline) -> None:
     page = HTMLWriter().dumps_all([timeline])
     page.encode("utf-8")

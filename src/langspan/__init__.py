@@ -15,17 +15,56 @@ Everything else lives in modules named after their stage (``langspan.frontend``,
 ``.engine``, ``.writers``, ``.tagging``, ``.cli``): see docs/architecture.md. Names exported here are the stable API.
 """
 
-from .engine.batch import FileResult, detect_many
-from .engine.local import detect, load_classifier
-from .engine.sparse import ScanResult, scan
-from .errors import ExportError, FFmpegNotFound, LangspanError, MediaError, ModelError, UsageError
-from .models.base import Classifier, LoadOptions, ModelInfo
-from .options import DetectOptions
-from .tagging.decide import TagOptions, tag_file
-from .timeline import Alternative, Span, Timeline, WindowResult
-from .writers import WRITERS, Writer, get_writer
+from __future__ import annotations
+
+from importlib import import_module
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (milliseconds of the start-up window)
 
 __version__ = "0.1.0"
+
+# The public names are imported on first use (PEP 562), so that `import langspan` itself takes milliseconds: the
+# command line can install its Ctrl-C handler (langspan._entry) only once this package is imported, and the
+# tenths of a second numpy, the engine and their neighbours take to import must already be covered by it.
+_EXPORTS = {
+    "FileResult": "engine.batch", "detect_many": "engine.batch",
+    "detect": "engine.local", "load_classifier": "engine.local",
+    "ScanResult": "engine.sparse", "scan": "engine.sparse",
+    "ExportError": "errors", "FFmpegNotFound": "errors", "LangspanError": "errors", "MediaError": "errors",
+    "ModelError": "errors", "UsageError": "errors",
+    "Classifier": "models.base", "LoadOptions": "models.base", "ModelInfo": "models.base",
+    "DetectOptions": "options",
+    "TagOptions": "tagging.decide", "TagResult": "tagging.decide", "tag_file": "tagging.decide",
+    "Alternative": "timeline", "Span": "timeline", "Timeline": "timeline", "WindowResult": "timeline",
+    "WRITERS": "writers", "Writer": "writers", "get_writer": "writers",
+}  # fmt: skip
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .engine.batch import FileResult, detect_many
+    from .engine.local import detect, load_classifier
+    from .engine.sparse import ScanResult, scan
+    from .errors import ExportError, FFmpegNotFound, LangspanError, MediaError, ModelError, UsageError
+    from .models.base import Classifier, LoadOptions, ModelInfo
+    from .options import DetectOptions
+    from .tagging.decide import TagOptions, TagResult, tag_file
+    from .timeline import Alternative, Span, Timeline, WindowResult
+    from .writers import WRITERS, Writer, get_writer
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'langspan' has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
+
 
 __all__ = [
     "WRITERS",
@@ -43,6 +82,7 @@ __all__ = [
     "ScanResult",
     "Span",
     "TagOptions",
+    "TagResult",
     "Timeline",
     "UsageError",
     "WindowResult",

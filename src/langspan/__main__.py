@@ -1,3 +1,3 @@
-from .cli import app
+from ._entry import main
 
-app(prog_name="langspan")
+main()

@@ -110,13 +110,20 @@ class Timeline:
         """Distinct span languages in order of first appearance."""
         return list(dict.fromkeys(span.language for span in self.spans))
 
-    def speech_share(self) -> dict[str, float]:
+    def speech_seconds(self) -> dict[str, float]:
         """Seconds of each language, leaving out non-speech and unknown spans."""
         totals: dict[str, float] = {}
         for span in self.spans:
             if span.language not in (NONSPEECH, UNKNOWN):
                 totals[span.language] = totals.get(span.language, 0.0) + span.duration
         return totals
+
+    def speech_share(self) -> dict[str, float]:
+        """Share (0 to 1) of the timeline's duration spoken in each language, leaving out non-speech and unknown
+        spans; empty for a timeline without duration."""
+        if self.duration <= 0:
+            return {}
+        return {language: seconds / self.duration for language, seconds in self.speech_seconds().items()}
 
 
 def options_to_dict(options: Any) -> dict[str, Any]:

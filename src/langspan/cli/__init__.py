@@ -15,10 +15,14 @@ from typing import Annotated
 import typer
 
 from .. import __version__
+from .._entry import end_of_startup
 from ..models.base import DEFAULT_MODEL
+from .chapters import chapters_command
 from .common import DebugOption, ModelOption, RevisionOption, errors_to_exit
 from .detect import detect_command
 from .scan import scan_command
+from .serve import serve_command
+from .split import split_command
 from .tag import tag_command
 
 app = typer.Typer(
@@ -43,6 +47,7 @@ def main(
 ) -> None:
     """Which language is spoken, when, and on which audio track."""
     _quiet_transformers()
+    end_of_startup()  # the command starts: its own Ctrl-C handling takes over (see langspan._entry)
 
 
 def _quiet_transformers() -> None:
@@ -77,4 +82,7 @@ def model_labels(model: str, revision: str | None) -> list[str]:
 app.command("detect")(detect_command)
 app.command("scan")(scan_command)
 app.command("tag")(tag_command)
+app.command("chapters")(chapters_command)
+app.command("split")(split_command)
+app.command("serve")(serve_command)
 app.command("languages")(languages_command)

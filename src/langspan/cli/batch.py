@@ -45,8 +45,10 @@ def run_batch(batch: Batch, engine: str, ray_settings: Any, quiet: bool, console
     audio = 0.0
     with _batch_progress(quiet, len(batch.jobs), console) as (on_file, on_audio):
         results = batch.run(engine, progress=on_audio, ray_options=ray_settings)
+        warned = 0
         try:
             for result in results:
+                warned = _warn(batch.notes, warned)
                 counts[result.status] += 1
                 audio += result.audio_seconds
                 on_file(result, audio)
@@ -54,6 +56,7 @@ def run_batch(batch: Batch, engine: str, ray_settings: Any, quiet: bool, console
                     print(f"langspan: error: {result.error}", file=sys.stderr)
         finally:
             results.close()  # interrupted: stop the engine now (ffmpeg, or the Ray instance we started)
+        _warn(batch.notes, warned)
     if not quiet:
         print(
             f"langspan: {len(batch.jobs)} files: {counts[OK]} done, {counts[SKIPPED]} up to date, "
@@ -61,6 +64,13 @@ def run_batch(batch: Batch, engine: str, ray_settings: Any, quiet: bool, console
             file=sys.stderr,
         )
     return counts[FAILED]
+
+
+def _warn(notes: list[str], shown: int) -> int:
+    """Print the batch's notes not shown yet (even with -q: they are about the output folder, not progress)."""
+    for note in notes[shown:]:
+        print(f"langspan: warning: {note}", file=sys.stderr)
+    return len(notes)
 
 
 @contextmanager

@@ -7,6 +7,7 @@ Like the rest of the command line, the only code here that prints or exits.
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import sys
@@ -20,6 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from ..errors import LangspanError, UsageError
+from ..frontend import media
 
 stderr = Console(stderr=True, highlight=False)
 
@@ -32,6 +34,26 @@ StreamsOption = Annotated[
     typer.Option("--stream", help="Audio stream index (ffprobe numbering), repeatable \\[default: all]."),
 ]
 DebugOption = Annotated[bool, typer.Option(help="Show tracebacks.")]
+StallTimeoutOption = Annotated[
+    float | None,
+    typer.Option(
+        help="Give up on a file when ffmpeg yields no audio for this many seconds (0: wait forever) "
+        f"\\[default: ${media.STALL_TIMEOUT_ENV} or {media.DEFAULT_STALL_TIMEOUT:g}].",
+        show_default=False,
+    ),
+]
+
+
+def use_stall_timeout(seconds: float | None) -> None:
+    """``--stall-timeout``: the decode watchdog's limit, set in the environment so that the worker processes of a
+    batch engine (Ray) get it too; without the option, a bad ``LANGSPAN_STALL_TIMEOUT`` is a usage error here."""
+    if seconds is not None:
+        if not math.isfinite(seconds) or seconds < 0:
+            raise UsageError(f"--stall-timeout must be a number of seconds ≥ 0, got {seconds}")
+        os.environ[media.STALL_TIMEOUT_ENV] = repr(seconds)
+    media.stall_timeout()
+
+
 LanguagesOption = Annotated[
     str | None,
     typer.Option(help="Expected languages, comma-separated ISO 639-3 or 639-1 codes (eng,deu or en,de)."),

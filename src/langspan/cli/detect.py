@@ -30,6 +30,7 @@ from .common import (
     LanguagesOption,
     ModelOption,
     RevisionOption,
+    StallTimeoutOption,
     StreamsOption,
     ThreadsOption,
     errors_to_exit,
@@ -38,6 +39,7 @@ from .common import (
     report,
     sigterm_as_interrupt,
     stderr,
+    use_stall_timeout,
 )
 from .output import check_destination, print_span, print_table, streaming_writer, write_outputs, writers_for
 
@@ -130,12 +132,14 @@ def detect_command(
             "unsure (fewer model calls; see docs/benchmarks.md); dense: every window."
         ),
     ] = DEFAULTS.density,
+    stall_timeout: StallTimeoutOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table or progress on stderr.")] = False,
     debug: DebugOption = False,
 ) -> None:
     """Detect the spoken language over time in every audio stream of each input."""
     settings = dict(locals())
     with errors_to_exit(debug):
+        use_stall_timeout(stall_timeout)
         options = options_from(settings)
         destination = Destination(writers_for(formats, output), output, output_dir, overwrite)
         ray_settings = ray_settings_for(engine, ray_address, ray_actors, ray_gpus)

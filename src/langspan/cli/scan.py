@@ -24,11 +24,13 @@ from .common import (
     LanguagesOption,
     ModelOption,
     RevisionOption,
+    StallTimeoutOption,
     StreamsOption,
     ThreadsOption,
     errors_to_exit,
     report,
     stderr,
+    use_stall_timeout,
 )
 
 RULE = StoppingRule()
@@ -53,11 +55,13 @@ def scan_command(
     max_probes: Annotated[
         int, typer.Option(help="Probe windows before falling back to a full pass.")
     ] = RULE.max_probes,
+    stall_timeout: StallTimeoutOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table on stderr.")] = False,
     debug: DebugOption = False,
 ) -> None:
     """Dominant language of each audio stream from a few probe windows (fast; JSON Lines on stdout)."""
     with errors_to_exit(debug):
+        use_stall_timeout(stall_timeout)
         options = DetectOptions(
             model=model, revision=revision, device=device, precision=precision, threads=threads,
             streams=tuple(streams) if streams else None,

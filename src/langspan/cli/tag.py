@@ -17,14 +17,16 @@ from rich.table import Table
 
 from ..engine.local import load_classifier
 from ..errors import LangspanError, ModelError, UsageError
+from ..languages import parse_language_list
 from ..models.base import DEFAULT_MODEL
 from ..options import DetectOptions
-from ..tagging.decide import DEFAULT_MIN_CONFIDENCE, FileResult, TagOptions, parse_languages, result_document, tag_file
+from ..tagging.decide import DEFAULT_MIN_CONFIDENCE, TagOptions, TagResult, result_document, tag_file
 from .common import (
     DebugOption,
     DeviceOption,
     ModelOption,
     RevisionOption,
+    StallTimeoutOption,
     StreamsOption,
     errors_to_exit,
     exit_interrupted,
@@ -32,6 +34,7 @@ from .common import (
     report,
     sigterm_as_interrupt,
     stderr,
+    use_stall_timeout,
 )
 
 
@@ -67,6 +70,7 @@ def tag_command(
     revision: RevisionOption = None,
     device: DeviceOption = "auto",
     batch_size: Annotated[int, typer.Option(help="Windows per model call.")] = 8,
+    stall_timeout: StallTimeoutOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table or progress on stderr.")] = False,
     debug: DebugOption = False,
 ) -> None:
@@ -75,6 +79,7 @@ def tag_command(
     Exit codes: 0 done, 1 an input failed, 2 usage error, 3 --check found a tag that disagrees, 130 interrupted.
     """
     with errors_to_exit(debug):
+        use_stall_timeout(stall_timeout)
         if output is not None and len(inputs) > 1:
             raise UsageError("--output takes a single input; use --in-place for several")
         detect_options = DetectOptions(
@@ -82,7 +87,8 @@ def tag_command(
             streams=tuple(streams) if streams else None,
         )  # fmt: skip
         options = TagOptions(
-            detect=detect_options, min_confidence=min_confidence, languages=parse_languages(languages),
+            detect=detect_options, min_confidence=min_confidence,
+            languages=parse_language_list(languages) if languages is not None else None,
             force=force, check=check, dry_run=dry_run, in_place=in_place, output=output, overwrite=overwrite,
             engine=engine, full_pass=full_pass,
         )  # fmt: skip
@@ -114,7 +120,7 @@ def tag_command(
         raise typer.Exit(3)
 
 
-def _print_tag_table(result: FileResult, check: bool) -> None:
+def _print_tag_table(result: TagResult, check: bool) -> None:
     table = Table(box=None)
     columns = ("file", "stream", "tag", "check" if check else "action", "detected", "share", "conf.", "evidence")
     for column in columns:

@@ -7,7 +7,10 @@ and appends one JSON line per input to ``output_dir/langspan-manifest.jsonl``::
      "outputs": ["a/talk.json"], "size": 1234567, "mtime_ns": 1732400000000000000, "fingerprint": "…",
      "finished": "2026-11-24T05:00:00Z"}
 
-``status`` is ``ok``, ``skipped`` (outputs already up to date) or ``failed`` (``error`` says why). A file is up to
+``status`` is ``ok``, ``skipped`` (outputs already up to date) or ``failed`` (``error`` says why). Just before its
+outputs are written a file also gets a short ``{"file", "status": "writing", "outputs"}`` record, which its final
+record supersedes: a run killed between writing the outputs and recording them (SIGKILL, the OOM killer, a
+reboot) leaves that record behind, so the next run knows those files are its own to replace. A file is up to
 date when the manifest's last ``ok``/``skipped`` record for it has the same input size and modification time, the
 same ``fingerprint`` (langspan version, every effective DetectOptions field — model and revision included, the
 model family's defaults filled in — the formats and the engine) and all of its outputs still exist. Size + mtime
@@ -15,6 +18,12 @@ instead of a content hash: hashing a media library
 means reading all of it again, which is what resuming is meant to avoid.
 
 One bad file never stops a batch: its error is recorded and the next file goes on.
+
+Crashes and company: a batch holds an exclusive ``flock`` on the output folder for as long as it runs, so a second
+batch on the same folder stops at once with a clear error instead of interleaving its writes; the kernel drops the
+lock when the process ends, however it ends, so a killed batch never leaves a stale lock. Under the lock, the
+temporary ``.NAME.XXXXXXXX.part`` files a killed run was writing are removed, and manifest lines it tore (a power
+cut mid-append) are ignored and reported in ``Batch.notes``; the files they were about are simply done again.
 """
 
 from __future__ import annotations
@@ -25,45 +34,37 @@ import json
 import os
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import ExportError, LangspanError, UsageError, file_error_message
+from ..errors import LangspanError, UsageError, file_error_message
 from ..models.base import Classifier, info_of
 from ..models.registry import read_info
 from ..options import DetectOptions
 from ..timeline import Timeline, options_to_dict
-from ..writers import Writer, get_writers
+from ..writers import Writer, check_target, get_writers
 from ..writers.files import check_output_dir, make_folder, output_name, plan_outputs, write_planned
 from .core import ProgressCallback
+from .jobs import Job, find_media
 from .local import detect, load_classifier
+from .manifest import (
+    MANIFEST_NAME,
+    WRITING,
+    append_record,
+    folder_lock,
+    read_manifest,
+    record_key,
+    remove_partial_outputs,
+)
 
-MANIFEST_NAME = "langspan-manifest.jsonl"
-# What a folder scan picks up: the audio and video containers ffmpeg reads that people keep in media libraries.
-# Anything else in the folder (subtitles, images, our own outputs) is left alone; name files explicitly to force.
-AUDIO_EXTENSIONS = frozenset(
-    "aac ac3 aif aiff alac amr ape au caf dts eac3 flac m4a m4b mka mp2 mp3 mpc oga ogg opus ra spx tta wav wma wv"
-    .split()
-)
-VIDEO_EXTENSIONS = frozenset(
-    "3gp asf avi divx f4v flv m2ts m4v mkv mov mp4 mpeg mpg mts mxf ogv rm rmvb ts vob webm wmv".split()
-)
-MEDIA_EXTENSIONS = AUDIO_EXTENSIONS | VIDEO_EXTENSIONS
 OK, SKIPPED, FAILED = "ok", "skipped", "failed"
 ENGINES = ("local", "ray")
 
 # What an engine yields per file: the job, its timelines or the error that stopped it, and seconds of work.
 EngineResult = tuple["Job", "list[Timeline] | BaseException", float]
 Engine = Callable[[Sequence["Job"]], Iterator[EngineResult]]
-
-
-@dataclass(frozen=True)
-class Job:
-    """One input file and the stem its outputs get under the output folder (``a/talk`` → ``a/talk.json``)."""
-
-    path: Path
-    stem: Path
 
 
 @dataclass(frozen=True)
@@ -80,41 +81,6 @@ class FileResult:
     outputs: tuple[Path, ...] = ()
     error: str | None = None
     timelines: tuple[Timeline, ...] = field(default=(), repr=False)
-
-
-def find_media(
-    inputs: Iterable[str | os.PathLike[str]], recursive: bool = False, exclude: Path | None = None
-) -> list[Job]:
-    """Jobs for files given by name (any extension) and for the media files inside given folders.
-
-    Folder contents are sorted, hidden entries (``.name``) and ``exclude`` (the output folder) are skipped, and
-    sub-folders are entered only with ``recursive``. Two inputs that would get the same output name (``a.mp3``,
-    ``a.wav``) keep their extension in it (``a.mp3.json``, ``a.wav.json``).
-    """
-    found: list[tuple[Path, Path]] = []
-    for item in map(Path, inputs):
-        if item.is_dir():
-            found.extend((path, path.relative_to(item)) for path in _scan(item, recursive, exclude))
-        else:
-            found.append((item, Path(item.name)))
-    stems = [relative.with_suffix("") for _, relative in found]
-    clashes = {stem for stem in stems if stems.count(stem) > 1}
-    pairs = zip(found, stems, strict=True)
-    return [Job(path, relative if stem in clashes else stem) for (path, relative), stem in pairs]
-
-
-def _scan(folder: Path, recursive: bool, exclude: Path | None, seen: set[Path] | None = None) -> Iterator[Path]:
-    excluded = exclude.resolve() if exclude is not None else None
-    seen = seen if seen is not None else {folder.resolve()}  # folders entered: a symlink loop is entered once
-    for entry in sorted(folder.iterdir()):
-        if entry.name.startswith(".") or (excluded is not None and entry.resolve() == excluded):
-            continue
-        if entry.is_dir():
-            if recursive and entry.resolve() not in seen:
-                seen.add(entry.resolve())
-                yield from _scan(entry, recursive, exclude, seen)
-        elif entry.is_file() and entry.suffix.lstrip(".").lower() in MEDIA_EXTENSIONS:
-            yield entry
 
 
 def fingerprint(options: DetectOptions, formats: Sequence[str], engine: str = "local") -> str:
@@ -165,8 +131,11 @@ class Batch:
         self.overwrite = overwrite
         self.jobs = find_media(inputs, recursive, exclude=self.output_dir)
         self.fingerprint = ""  # set by run(): it depends on the engine and on the model's defaults
-        self._records = _read_manifest(self.manifest_path)
-        self._ours = {output for record in self._records.values() for output in record.get("outputs", [])}
+        self.notes: list[str] = []
+        """Things worth a warning found while running (a torn manifest line, a folder that cannot be locked)."""
+        # Read under the folder lock when run() starts: another batch may still be appending until then.
+        self._records: dict[str, dict[str, Any]] = {}
+        self._ours: set[str] = set()
 
     @property
     def manifest_path(self) -> Path | None:
@@ -181,9 +150,32 @@ class Batch:
         ray_address: str | None = None,
         ray_options: Any = None,
     ) -> Generator[FileResult, None, None]:
-        """Process the jobs: up-to-date ones are skipped, the others go through ``engine`` (local | ray)."""
+        """Process the jobs: up-to-date ones are skipped, the others go through ``engine`` (local | ray).
+
+        With an output folder, the whole run holds its lock (ExportError at once when another batch holds it).
+        """
         if engine not in ENGINES:
             raise UsageError(f"--engine must be local or ray, got {engine!r}")
+        with self._locked():
+            yield from self._run(engine, classifier, progress, ray_address, ray_options)
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        if self.output_dir is None:
+            yield
+            return
+        make_folder(self.output_dir)
+        with folder_lock(self.output_dir, self.notes):
+            self._records, self._ours, torn = read_manifest(self.manifest_path)
+            if torn:
+                self.notes.append(
+                    f"{self.manifest_path}: ignored {torn} incomplete line{'s' if torn > 1 else ''} left by an "
+                    "interrupted run; the files concerned are done again"
+                )
+            remove_partial_outputs(self.output_dir)
+            yield
+
+    def _run(self, engine, classifier, progress, ray_address, ray_options) -> Iterator[FileResult]:
         # The options this run really uses (the model family's defaults filled in, from its configuration alone),
         # so that the manifest says what was done and a run with other effective settings redoes the outputs.
         info = info_of(classifier) if classifier is not None else read_info(self.options.model, self.options.revision)
@@ -214,7 +206,7 @@ class Batch:
     def _skip(self, job: Job, stat: tuple[int, int] | None) -> FileResult | None:
         if self.output_dir is None or stat is None:
             return None
-        record = self._records.get(_key(job.path))
+        record = self._records.get(record_key(job.path))
         if record is None or record.get("status") not in (OK, SKIPPED) or record.get("fingerprint") != self.fingerprint:
             return None
         outputs = tuple(self.output_dir / output for output in record.get("outputs", []))
@@ -236,8 +228,18 @@ class Batch:
         if self.output_dir is None:
             return ()
         planned = plan_outputs(timelines, self.writers, lambda writer, stream: self.output_path(job, writer, stream))
-        # Our own earlier outputs may be replaced; anything else needs --overwrite. All outputs of the file or none.
-        write_planned(planned, lambda target: self.overwrite or self._relative(target) in self._ours)
+
+        def may_replace(target: Path) -> bool:  # our own earlier outputs may be replaced; others need --overwrite
+            return self.overwrite or self._relative(target) in self._ours
+
+        for _, _, target in planned:  # before the record below claims them as ours
+            check_target(target, overwrite=may_replace(target))
+        outputs = [self._relative(target) for _, _, target in planned]
+        assert self.manifest_path is not None  # there is an output folder
+        # Claimed before writing (see the module docstring): a run killed next knows these files are its own.
+        append_record(self.manifest_path, {"file": str(job.path), "status": WRITING, "outputs": outputs})
+        self._ours.update(outputs)
+        write_planned(planned, may_replace)  # all outputs of the file or none
         return tuple(target for _, _, target in planned)
 
     def output_path(self, job: Job, writer: Writer, stream: int | None = None) -> Path:
@@ -261,14 +263,8 @@ class Batch:
             "fingerprint": self.fingerprint,
             "finished": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
-        # Appended and flushed per file, so an interrupted batch still knows what it finished.
-        make_folder(self.manifest_path.parent)
-        try:
-            with open(self.manifest_path, "a", encoding="utf-8") as manifest:
-                manifest.write(json.dumps(record, ensure_ascii=False) + "\n")
-        except OSError as error:
-            raise ExportError(f"{self.manifest_path}: cannot write ({error.strerror or error})") from None
-        self._records[_key(job.path)] = record
+        append_record(self.manifest_path, record)
+        self._records[record_key(job.path)] = record
         self._ours.update(self._relative(output) for output in result.outputs)
         return result
 
@@ -296,23 +292,6 @@ def _run_local(
         yield job, outcome, time.perf_counter() - started
 
 
-def _read_manifest(path: Path | None) -> dict[str, dict[str, Any]]:
-    """The last record of every file; lines that do not parse (an interrupted write) are ignored."""
-    records: dict[str, dict[str, Any]] = {}
-    if path is None or not path.is_file():
-        return records
-    _end_with_newline(path)
-    with open(path, encoding="utf-8", errors="replace") as manifest:
-        for line in manifest:
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(record, dict) and isinstance(record.get("file"), str):
-                records[_key(Path(record["file"]))] = record
-    return records
-
-
 def _stat(path: Path) -> tuple[int, int] | None:
     """(size, mtime_ns): the input's identity in the resume key; None when it cannot be read."""
     try:
@@ -320,23 +299,6 @@ def _stat(path: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return stat.st_size, stat.st_mtime_ns
-
-
-def _end_with_newline(path: Path) -> None:
-    """A torn last line (an interrupted run) gets its newline, so the next record starts on a line of its own."""
-    try:
-        with open(path, "rb+") as manifest:
-            if manifest.seek(0, os.SEEK_END) == 0:
-                return
-            manifest.seek(-1, os.SEEK_END)
-            if manifest.read(1) != b"\n":
-                manifest.write(b"\n")
-    except OSError as error:
-        raise ExportError(f"{path}: cannot update the manifest ({error.strerror or error})") from None
-
-
-def _key(path: Path) -> str:
-    return os.path.abspath(path)
 
 
 def detect_many(

@@ -223,7 +223,8 @@ def window_results(
             window.tile_start,
             window.tile_end,
             probabilities.get(i),
-            *((found.fraction, found.intervals) if found else (None, ())),
+            speech=found.fraction if found else None,
+            speech_intervals=found.intervals if found else (),
             inferred=i in inferred,
         )
         for i, (window, found) in enumerate(zip(batch, speech, strict=True))

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from itertools import pairwise
 
 import numpy as np
 
@@ -65,8 +66,8 @@ class AdaptiveDensity:
         refill: list[int] = []
         carried_agreed = False
         for anchors in runs:
-            agreed = [self._agree(posteriors[a], posteriors[b]) for a, b in zip(anchors, anchors[1:], strict=False)]
-            for j, (a, b) in enumerate(zip(anchors, anchors[1:], strict=False)):
+            agreed = [self._agree(posteriors[a], posteriors[b]) for a, b in pairwise(anchors)]
+            for j, (a, b) in enumerate(pairwise(anchors)):
                 if b - a < 2:
                     continue
                 before = self.carried_agreed if a == -1 else (j > 0 and agreed[j - 1])

@@ -191,7 +191,8 @@ def _full_pass(
     probe_seconds: float,
     progress: ProgressCallback | None,
 ) -> ScanResult:
-    dense = replace(options, streams=(index,), include_windows=True)
+    # A full pass is the evidence of last resort: every speech window is classified (no adaptive density).
+    dense = replace(options, streams=(index,), include_windows=True, density="dense")
     (timeline,) = detect(path, dense, classifier=classifier, progress=progress, media_info=info)
     # Inferred windows (adaptive density) were not classified: they neither vote nor count as evidence.
     classified = [w for w in timeline.windows or () if w.probabilities is not None and not w.inferred]

@@ -10,10 +10,12 @@ tail of ffmpeg's stderr. SECURITY.md says what this does and does not protect ag
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
 import re
+import select
 import shutil
 import subprocess
 import tempfile
@@ -23,10 +25,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import ffmpeg
 import numpy as np
 
-from ..errors import FFmpegNotFound, MediaError
+from ..errors import FFmpegNotFound, MediaError, UsageError
 
 SAMPLE_RATE = 16_000  # every model langspan targets (MMS, wav2vec2, HuBERT LID) expects 16 kHz mono
 # 8 s of float32 per read: big enough to keep the pipe efficient, small enough that memory stays flat.
@@ -43,6 +44,12 @@ URL_TIMEOUT_US = 30_000_000  # a stalled server fails after 30 s instead of hang
 REFERENCE_FORMATS = frozenset(
     {"hls", "applehttp", "dash", "concat", "imf", "sdp", "rtp", "rtsp", "sap", "avisynth", "vapoursynth"}
 )
+# The decode watchdog: ffmpeg that writes no audio for this long (and a probe that takes this long) is killed and the
+# file fails, so one file that makes ffmpeg hang (a stalled mount, a demuxer loop on a damaged file) cannot block a
+# batch forever. Only time spent *waiting for ffmpeg* counts: a slow model downstream never trips it. A healthy
+# ffmpeg writes 8 s of audio in milliseconds, so a minute without any is a stall. 0 turns the watchdog off.
+STALL_TIMEOUT_ENV = "LANGSPAN_STALL_TIMEOUT"
+DEFAULT_STALL_TIMEOUT = 60.0
 STDERR_TAIL_LINES = 5
 STDERR_LINE_CHARS = 300  # ffmpeg echoes whole option values (our format whitelist is ~2 kB) in some errors
 
@@ -196,17 +203,48 @@ def probe(path: str | os.PathLike[str], allow_url: bool = False) -> MediaInfo:
     return media_info(str(path), probe_raw(path, allow_url))
 
 
+def stall_timeout() -> float | None:
+    """Seconds the decode watchdog waits for ffmpeg (``LANGSPAN_STALL_TIMEOUT``, default 60); None when off.
+
+    Read from the environment at every call, so ``--stall-timeout`` (which sets the variable) also reaches the
+    worker processes a batch engine starts.
+    """
+    text = os.environ.get(STALL_TIMEOUT_ENV, "").strip()
+    try:
+        seconds = float(text) if text else DEFAULT_STALL_TIMEOUT
+    except ValueError:
+        raise UsageError(f"{STALL_TIMEOUT_ENV}={text!r}: expected a number of seconds") from None
+    if not np.isfinite(seconds) or seconds < 0:
+        raise UsageError(f"{STALL_TIMEOUT_ENV}={text!r}: expected a number of seconds ≥ 0")
+    return seconds or None
+
+
 def probe_raw(path: str | os.PathLike[str], allow_url: bool = False) -> dict:
     """ffprobe's whole JSON description of a source: ``format``, every ``streams`` entry and ``chapters``."""
     url, fence = ffmpeg_input(path, allow_url)
+    command = [find_ffmpeg().ffprobe, "-v", "error", "-show_format", "-show_streams", "-show_chapters", "-of", "json"]
+    for key, value in fence.items():
+        command += [f"-{key}", str(value)]
+    timeout = stall_timeout()
     try:
-        return ffmpeg.probe(url, cmd=find_ffmpeg().ffprobe, v="error", show_chapters=None, **fence)
-    except ffmpeg.Error as error:
-        tail = _tail(error.stderr)
+        # subprocess.run kills and reaps ffprobe on a timeout and on any exception in the wait (Ctrl-C included).
+        result = subprocess.run(
+            [*command, url], stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise MediaError(f"{path}: ffprobe stalled: no answer within {timeout:g} s (see --stall-timeout)") from None
+    if result.returncode != 0:
+        tail = _tail(result.stderr)
         cause = _refusal(tail) or f"not a readable media file ({_last_line(tail)})"
-        raise MediaError(f"{path}: {cause}", tail) from None
+        raise MediaError(f"{path}: {cause}", tail)
+    try:
+        # Tag values are the file's bytes: a damaged file may hold text that is not UTF-8.
+        data = json.loads(result.stdout.decode("utf-8", errors="replace"))
     except json.JSONDecodeError:
         raise MediaError(f"{path}: ffprobe returned unreadable output") from None
+    if not isinstance(data, dict):
+        raise MediaError(f"{path}: ffprobe returned unreadable output")
+    return data
 
 
 def media_info(path: str, data: dict) -> MediaInfo:
@@ -303,6 +341,7 @@ def decode_array(samples: np.ndarray, sample_rate: int) -> Iterator[np.ndarray]:
     if samples.ndim == 2 and samples.shape[0] < samples.shape[1]:
         raise MediaError(f"array of shape {samples.shape}: expected [samples] or [samples, channels]")
     if sample_rate == SAMPLE_RATE and channels == 1:
+        samples = samples.reshape(-1)  # [T, 1] (a mono AudioSegment) as [T]: windows are cut from 1-D audio
         yield from (samples[i : i + SAMPLE_RATE * CHUNK_SECONDS] for i in range(0, len(samples), SAMPLE_RATE * CHUNK_SECONDS))
         return
     input_args = {"f": "f32le", "ar": sample_rate, "ac": channels}
@@ -310,7 +349,12 @@ def decode_array(samples: np.ndarray, sample_rate: int) -> Iterator[np.ndarray]:
     yield from _run_decoder(command, label="<array>", stdin_bytes=np.ascontiguousarray(samples).tobytes())
 
 
+class _Stalled(Exception):
+    """ffmpeg wrote nothing for the whole stall timeout."""
+
+
 def _run_decoder(command: list[str], label: str, stdin_bytes: bytes | None = None) -> Iterator[np.ndarray]:
+    timeout = stall_timeout()
     # stderr goes to a temporary file, not a pipe: a chatty ffmpeg could otherwise fill the pipe and deadlock.
     with tempfile.TemporaryFile() as stderr_file:
         process = subprocess.Popen(
@@ -318,11 +362,14 @@ def _run_decoder(command: list[str], label: str, stdin_bytes: bytes | None = Non
             stdin=subprocess.PIPE if stdin_bytes is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=stderr_file,
+            bufsize=0,  # unbuffered: the watchdog polls the pipe itself, so no data may wait in a Python buffer
         )
         feeder = _start_feeder(process, stdin_bytes) if stdin_bytes is not None else None
         try:
-            yield from _read_samples(process.stdout)  # type: ignore[arg-type]
+            yield from _read_samples(process.stdout, timeout)
             returncode = process.wait()
+        except _Stalled:
+            returncode = None
         finally:
             if process.poll() is None:  # the consumer stopped early or failed: do not leave ffmpeg behind
                 process.kill()
@@ -330,6 +377,8 @@ def _run_decoder(command: list[str], label: str, stdin_bytes: bytes | None = Non
             process.stdout.close()  # type: ignore[union-attr]
             if feeder is not None:
                 feeder.join()
+        if returncode is None:
+            raise MediaError(f"{label}: ffmpeg stalled: no audio for {timeout:g} s, stopped (see --stall-timeout)")
         if returncode != 0:
             stderr_file.seek(0)
             tail = _tail(stderr_file.read())
@@ -344,28 +393,36 @@ def _start_feeder(process: subprocess.Popen, data: bytes) -> threading.Thread:
         except (BrokenPipeError, ValueError):
             pass  # ffmpeg stopped reading; its exit code tells why
         finally:
-            try:
+            with contextlib.suppress(BrokenPipeError):
                 process.stdin.close()  # type: ignore[union-attr]
-            except BrokenPipeError:
-                pass
 
     thread = threading.Thread(target=feed, daemon=True)
     thread.start()
     return thread
 
 
-def _read_samples(stdout) -> Iterator[np.ndarray]:
+def _read_samples(stdout, stall_seconds: float | None) -> Iterator[np.ndarray]:
+    """CHUNK_SECONDS of samples per chunk (the last one shorter); _Stalled when ffmpeg writes nothing for
+    ``stall_seconds``."""
     chunk_bytes = SAMPLE_RATE * CHUNK_SECONDS * 4
-    remainder = b""
+    fd = stdout.fileno()
+    waiter = select.poll()
+    waiter.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
+    pending = bytearray()
     while True:
-        data = stdout.read(chunk_bytes)
+        # poll() is retried after a signal with the time that is left (PEP 475), so Ctrl-C still lands at once.
+        if stall_seconds is not None and not waiter.poll(stall_seconds * 1000):
+            raise _Stalled
+        data = os.read(fd, chunk_bytes - len(pending))
         if not data:
             break
-        data = remainder + data
-        usable = len(data) - len(data) % 4
-        remainder = data[usable:]
-        if usable:
-            yield np.frombuffer(data[:usable], dtype="<f4").astype(np.float32)
+        pending += data
+        if len(pending) == chunk_bytes:
+            yield np.frombuffer(pending, dtype="<f4").astype(np.float32)
+            pending = bytearray()
+    usable = len(pending) - len(pending) % 4
+    if usable:
+        yield np.frombuffer(pending[:usable], dtype="<f4").astype(np.float32)
 
 
 def tool_error(message: str, stderr: bytes | None) -> MediaError:

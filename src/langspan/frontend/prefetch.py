@@ -53,7 +53,7 @@ def _produce(items: Iterable[T], buffer: queue.Queue, stop: threading.Event) -> 
             if not _put(buffer, (item, None), stop):
                 return
         _put(buffer, (_DONE, None), stop)
-    except BaseException as error:  # handed to the consumer, which re-raises it
+    except BaseException as error:  # noqa: BLE001 - not handled here: handed to the consumer, which re-raises it
         _put(buffer, (None, error), stop)
     finally:
         close = getattr(iterator, "close", None)

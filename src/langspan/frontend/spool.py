@@ -29,11 +29,19 @@ def spooled_stdin(stream: BinaryIO | None = None) -> Iterator[Path]:
     A MediaError raised inside the block names ``-`` instead of the temporary path.
     """
     stream = stream or sys.stdin.buffer
-    folder = Path(tempfile.mkdtemp(prefix="langspan-stdin-"))  # mode 0700: other users cannot read the spool
+    try:
+        folder = Path(tempfile.mkdtemp(prefix="langspan-stdin-"))  # mode 0700: other users cannot read the spool
+    except OSError as error:
+        raise MediaError(f"{STDIN_NAME}: cannot spool standard input ({error.strerror or error})") from None
     path = folder / "stdin"
     try:
-        with open(path, "wb") as spool:
-            shutil.copyfileobj(stream, spool, CHUNK_BYTES)
+        try:
+            with open(path, "wb") as spool:
+                shutil.copyfileobj(stream, spool, CHUNK_BYTES)
+        except OSError as error:  # a full or read-only temporary folder (TMPDIR): one line, and the spool goes
+            raise MediaError(
+                f"{STDIN_NAME}: cannot spool standard input to {folder.parent} ({error.strerror or error})"
+            ) from None
         if path.stat().st_size == 0:
             raise MediaError(f"{STDIN_NAME}: no data on standard input")
         try:

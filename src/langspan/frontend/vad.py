@@ -20,6 +20,7 @@ Streaming: the detector sees each window once, in order, and keeps only the fram
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -179,7 +180,7 @@ def nearest_pause(
     away, at least ``min_pause`` long), or None: people change language between words, not inside them."""
     merged = _merged(intervals)
     best: tuple[float, float] | None = None
-    for (_, gap_start), (gap_end, _) in zip(merged, merged[1:]):
+    for (_, gap_start), (gap_end, _) in itertools.pairwise(merged):
         distance = max(0.0, gap_start - time, time - gap_end)
         if gap_end - gap_start >= min_pause and distance <= tolerance and (best is None or distance < best[0]):
             best = (distance, (gap_start + gap_end) / 2)

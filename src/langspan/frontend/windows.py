@@ -45,7 +45,8 @@ class WindowSpec:
     def min_samples(self) -> int:
         return max(1, round(self.min_window * self.sample_rate))
 
-    def seconds(self, samples: int) -> float:
+    def seconds(self, samples: float) -> float:
+        # Fractional sample positions too: an overlapping window's tile edge lies half the overlap inside it.
         return samples / self.sample_rate
 
 

@@ -21,6 +21,7 @@ import mmap
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from .cpu_memory import libc
 
@@ -60,7 +61,7 @@ def convert(model, device: str, dtype) -> None:
     _replace_tensors(model, converted, _file_mappings(".safetensors"))
 
 
-def _linear_layers(model) -> Iterator[tuple[object, str, object]]:
+def _linear_layers(model) -> Iterator[tuple[Any, str, Any]]:  # torch modules (torch is imported lazily)
     import torch
 
     for parent in model.modules():

@@ -51,7 +51,7 @@ class BoundaryRefiner:
             self.unrefined += 1
             return None
         self.windows_used += len(intervals)
-        observed = [(a, b, share(p, boundary)) for (a, b), p in zip(intervals, probabilities)]
+        observed = [(a, b, share(p, boundary)) for (a, b), p in zip(intervals, probabilities, strict=True)]
         for window in (boundary.left, boundary.right):  # the two windows that disagreed are evidence too
             if window.probabilities is not None and abs(window.end - window.start - self.window) < 1e-6:
                 observed.append((window.start, window.end, share(window.probabilities, boundary)))
@@ -75,7 +75,7 @@ def fit_boundary(observed: Sequence[tuple[float, float, float]], lo: float, hi: 
     """The change time x in [lo, hi] whose predicted shares clip((b - x) / (b - a), 0, 1) best match the observed
     shares of windows [a, b) (least squares; the middle of the best stretch when several times fit equally)."""
     candidates = np.arange(lo, hi + GRID_STEP / 2, GRID_STEP)
-    starts, ends, shares = (np.array(column, dtype=np.float64)[:, None] for column in zip(*observed))
+    starts, ends, shares = (np.array(column, dtype=np.float64)[:, None] for column in zip(*observed, strict=True))
     predicted = np.clip((ends - candidates[None, :]) / (ends - starts), 0.0, 1.0)
     error = np.sum((predicted - shares) ** 2, axis=0)
     best = np.flatnonzero(error <= error.min() + 1e-9)

@@ -94,7 +94,8 @@ class MergeSegmenter:
         start, end = windows[0].start, windows[-1].end
         if language == NONSPEECH:
             return Span(start, end, NONSPEECH, 1.0)
-        mean = np.mean([w.probabilities for w in windows], axis=0)
+        # Every window of a language run was classified (unclassified ones are nonspeech): nothing is left out.
+        mean = np.mean([w.probabilities for w in windows if w.probabilities is not None], axis=0)
         return Span(start, end, language, float(mean[labels.index(language)]), top_alternatives(mean, labels, self.top_k))
 
 

@@ -26,16 +26,23 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import Any, cast
 
 from ..engine.core import ProgressCallback
 from ..engine.local import detect, load_classifier
 from ..engine.sparse import ScanResult, scan
 from ..errors import UsageError
 from ..frontend import media
-from ..languages import MULTIPLE, NO_SPEECH, NONSPEECH, UNKNOWN, bcp47, container_code, same_language, to_iso639_3
+from ..languages import (
+    MULTIPLE,
+    NO_SPEECH,
+    NONSPEECH,
+    UNKNOWN,
+    bcp47,
+    container_code,
+    parse_language_list,
+    same_language,
+)
 from ..models.base import Classifier
 from ..options import DetectOptions
 from ..timeline import Timeline, options_to_dict
@@ -58,7 +65,8 @@ class TagOptions:
     min_confidence: float = DEFAULT_MIN_CONFIDENCE
     """Track confidence below which the existing tag is left alone (and ``und`` is reported)."""
     languages: tuple[str, ...] | None = None
-    """ISO 639-3 codes the tracks may be in: the model's posteriors are renormalised over them."""
+    """Languages the tracks may be in (ISO 639-3; 639-1 and names accepted, normalised as ``DetectOptions.languages``):
+    the model's posteriors are renormalised over them, exactly as ``langspan detect --languages`` does."""
     force: bool = False
     """Also retag streams that already carry a language tag."""
     check: bool = False
@@ -77,6 +85,8 @@ class TagOptions:
     """Classify every window of each track instead of the sparse scan's probes."""
 
     def __post_init__(self) -> None:
+        if self.languages is not None:  # normalised once, so the report echoes exactly what was used
+            object.__setattr__(self, "languages", parse_language_list(self.languages))
         if not 0.0 <= self.min_confidence <= 1.0:
             raise UsageError(f"--min-confidence must be between 0 and 1, got {self.min_confidence}")
         if self.engine not in tagwriter.ENGINES:
@@ -152,7 +162,7 @@ class StreamTag:
 
 
 @dataclass(frozen=True)
-class FileResult:
+class TagResult:
     """What ``tag_file`` did to one input."""
 
     source: str
@@ -171,7 +181,7 @@ def tag_file(
     options: TagOptions | None = None,
     classifier: Classifier | Callable[[], Classifier] | None = None,
     progress: ProgressCallback | None = None,
-) -> FileResult:
+) -> TagResult:
     """Decide the language of each selected audio stream of ``path`` and, when options say where, write the tags.
 
     ``classifier`` is a loaded classifier, or a function returning one, called only if a stream needs analysing
@@ -183,10 +193,11 @@ def tag_file(
     container = tagwriter.container_of(source, before)
     if options.writes:  # a destination that cannot be written fails before minutes of analysis
         tagwriter.destination_container(source, container, options.output, options.overwrite, options.engine)
-    streams = media.media_info(str(source), before).select(options.detect.streams)
+    info = media.media_info(str(source), before)  # the one probe: the analysis below reuses it
+    streams = info.select(options.detect.streams)
     old = {stream.index: existing_tag(stream.language) for stream in streams}
     analyse = [index for index, tag in old.items() if tag is None or options.force or options.check]
-    detected = track_languages(source, analyse, options, classifier, progress)
+    detected = track_languages(source, analyse, options, classifier, progress, info)
     plan = tuple(
         plan_stream(index, tag, detected.get(index), container.convention, options) for index, tag in old.items()
     )
@@ -201,7 +212,7 @@ def tag_file(
             source, changes, before, output=options.output, overwrite=options.overwrite, engine=options.engine
         )
         written = str(target)
-    return FileResult(str(source), container.convention, plan, written)
+    return TagResult(str(source), container.convention, plan, written)
 
 
 def existing_tag(tag: str | None) -> str | None:
@@ -216,22 +227,33 @@ def track_languages(
     options: TagOptions,
     classifier: Classifier | Callable[[], Classifier] | None,
     progress: ProgressCallback | None,
+    media_info: media.MediaInfo | None = None,
 ) -> dict[int, TrackLanguage]:
-    """The dominant language of each stream index: sparse scan, or a full pass with ``options.full_pass``."""
+    """The dominant language of each stream index: sparse scan, or a full pass with ``options.full_pass``.
+
+    ``media_info`` is ``source``'s probe when the caller has it already (the file is then not probed again).
+    """
     if not streams:
         return {}
-    if classifier is None:
-        classifier = load_classifier(options.detect)
-    elif not hasattr(classifier, "predict"):
-        classifier = classifier()
-    if options.languages:
-        classifier = RestrictedClassifier(classifier, options.languages)
-    detect_options = replace(options.detect, streams=tuple(streams))
+    languages = options.languages if options.languages is not None else options.detect.languages
+    detect_options = replace(options.detect, streams=tuple(streams), languages=languages)
+    model = _classifier(classifier, detect_options)
     if options.full_pass:
-        timelines = detect(source, detect_options, classifier=classifier, progress=progress)
+        timelines = detect(
+            source, detect_options, classifier=model, progress=progress, media_info=media_info, density="dense"
+        )
         return {timeline.stream: track_language(timeline) for timeline in timelines}  # type: ignore[misc]
-    results = scan(source, detect_options, classifier=classifier, progress=progress)
+    results = scan(source, detect_options, classifier=model, progress=progress, media_info=media_info)
     return {result.stream: scanned_track_language(result) for result in results}  # type: ignore[misc]
+
+
+def _classifier(classifier: Classifier | Callable[[], Classifier] | None, options: DetectOptions) -> Classifier:
+    """The classifier itself, from its factory, or loaded from ``options`` (which also checks the languages)."""
+    if classifier is None:
+        return load_classifier(options)
+    if hasattr(classifier, "predict"):
+        return cast(Classifier, classifier)
+    return classifier()
 
 
 def scanned_track_language(result: ScanResult) -> TrackLanguage:
@@ -245,7 +267,7 @@ def scanned_track_language(result: ScanResult) -> TrackLanguage:
 
 def track_language(timeline: Timeline) -> TrackLanguage:
     """The dominant language of a track (see the module docstring for the rule)."""
-    speech = {language: seconds for language, seconds in timeline.speech_share().items() if seconds > 0}
+    speech = {language: seconds for language, seconds in timeline.speech_seconds().items() if seconds > 0}
     total = sum(speech.values())
     if total == 0:
         silence = _seconds(timeline, {NONSPEECH})
@@ -285,32 +307,7 @@ def plan_stream(
     return StreamTag(stream, old, detected, new, "set")
 
 
-class RestrictedClassifier:
-    """A classifier whose posteriors are renormalised over a set of allowed labels (``--languages``)."""
-
-    def __init__(self, classifier: Classifier, languages: Sequence[str]) -> None:
-        missing = [code for code in languages if code not in classifier.labels]
-        if missing:
-            raise UsageError(f"--languages {missing[0]}: the model has no such label ({len(classifier.labels)} labels)")
-        self.classifier = classifier
-        self.labels = classifier.labels
-        self.name = classifier.name
-        self.revision = classifier.revision
-        self.mask = np.array([label in languages for label in classifier.labels], dtype=np.float32)
-
-    def predict(self, batch: Sequence[np.ndarray]) -> np.ndarray:
-        probabilities = self.classifier.predict(batch) * self.mask
-        return probabilities / np.maximum(probabilities.sum(axis=1, keepdims=True), 1e-12)
-
-
-def parse_languages(value: str | None) -> tuple[str, ...] | None:
-    """``"eng,de"`` → ``("eng", "deu")``; UsageError (with close matches) for unknown codes."""
-    if not value:
-        return None
-    return tuple(dict.fromkeys(to_iso639_3(code) for code in value.split(",") if code.strip()))
-
-
-def result_document(result: FileResult, options: TagOptions) -> dict[str, Any]:
+def result_document(result: TagResult, options: TagOptions) -> dict[str, Any]:
     """The JSON report of one input."""
     return {
         "schema": "langspan.tag",

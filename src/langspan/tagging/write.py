@@ -26,12 +26,14 @@ ffmpeg quirks this module works around (ffmpeg 5.1):
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import stat
 import subprocess
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +63,9 @@ STREAM_FIELDS = (
     "codec_type", "codec_name", "codec_tag_string", "profile", "width", "height", "pix_fmt",
     "sample_rate", "channels", "channel_layout",
 )  # fmt: skip
+# ffmpeg 5.1 reports a failed write of the output (a full disk) on stderr and still exits 0, leaving a truncated
+# copy whose header — rewritten in place at the end — still claims every stream and the full duration.
+WRITE_ERRORS = re.compile(r"Error writing trailer|Error closing file|No space left on device|Disk quota exceeded")
 
 
 @dataclass(frozen=True)
@@ -134,30 +139,56 @@ def write_tags(
     container = destination_container(source, container_of(source, before), output, overwrite, engine)
     if engine == "mkvpropedit" and output is None:
         return _edit_in_place(source.resolve(), tags, before)
-    destination = (output or source).resolve()  # through a symlink: replace its target, keep the link
-    with _temporary_beside(destination) as temporary:
+
+    def produce(temporary: Path) -> None:
         if engine == "mkvpropedit":
             shutil.copyfile(source, temporary)
             run_mkvpropedit(temporary, tags, before)
         else:
             run_ffmpeg(ffmpeg_command(source, temporary, tags, before, container.muxer), source)
+
+    def check(after: dict) -> None:
+        verify(before, after, tags, f"{source}: the tagged copy")
+
+    return replace_verified(source, output, produce, check)
+
+
+def replace_verified(
+    source: Path, output: Path | None, produce: Callable[[Path], None], check: Callable[[dict], None]
+) -> Path:
+    """The verified copy every media-writing command shares: ``produce`` writes the new file into a temporary
+    file beside the destination (``output``, or ``source`` itself when None), which is fsynced, probed and
+    handed to ``check`` (raises on any unwanted difference), given the source's permissions and only then renamed
+    over the destination. Any failure or interrupt removes the temporary file and leaves the destination as it
+    was. Returns the file written."""
+    destination = (output or source).resolve()  # through a symlink: replace its target, keep the link
+    check_room(source, destination)
+    with temporary_beside(destination) as temporary:
+        produce(temporary)
         _fsync(temporary)
-        verify(before, media.probe_raw(temporary), tags, f"{source}: the tagged copy")
+        check(media.probe_raw(temporary))
+        verify_packets(source, temporary, f"{source}: the new copy")
         os.chmod(temporary, stat.S_IMODE(os.stat(source).st_mode))
         os.replace(temporary, destination)
     _fsync_folder(destination.parent)
     return destination
 
 
-def ffmpeg_command(source: Path, target: Path, tags: Mapping[int, NewTag], before: dict, muxer: str) -> list[str]:
-    """The stream copy of every stream of ``source`` into ``target`` with new language tags."""
+def ffmpeg_command(
+    source: Path, target: Path, tags: Mapping[int, NewTag], before: dict, muxer: str, chapters: Path | None = None
+) -> list[str]:
+    """The stream copy of every stream of ``source`` into ``target`` with new language tags; with ``chapters``
+    (an ffmpeg metadata file), the chapters come from that file instead of the source."""
     url, fence = media.ffmpeg_input(source)  # the same protocol and format whitelists as every other read
     command = [media.find_ffmpeg().ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error"]
     for name, value in fence.items():
         command += [f"-{name}", str(value)]
+    command += ["-i", url]
+    if chapters is not None:  # our own file: read as ffmetadata and nothing else, over file: only
+        command += ["-f", "ffmetadata", "-protocol_whitelist", "file", "-i", local_url(chapters)]
     command += [
-        "-i", url,
-        "-map", "0", "-c", "copy", "-copy_unknown", "-copyts", "-map_metadata", "0", "-map_chapters", "0",
+        "-map", "0", "-c", "copy", "-copy_unknown", "-copyts", "-map_metadata", "0",
+        "-map_chapters", "0" if chapters is None else "1",
     ]  # fmt: skip
     kept = _kept_streams(before)
     for stream in before.get("streams", []):
@@ -182,9 +213,58 @@ def _disposition(stream: dict) -> str:
 
 def run_ffmpeg(command: list[str], source: Path) -> None:
     # subprocess.run kills ffmpeg on any exception in the wait, KeyboardInterrupt included.
-    result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True)
-    if result.returncode != 0:
+    result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, check=False)
+    failed_write = WRITE_ERRORS.search(result.stderr.decode("utf-8", errors="replace"))
+    if result.returncode != 0 or failed_write:
         raise media.tool_error(f"{source}: ffmpeg could not copy the streams", result.stderr)
+
+
+def check_room(source: Path, destination: Path) -> None:
+    """ExportError, before anything is written, when the destination's filesystem lacks room for a copy the size of
+    the source (the copy is about as large: every packet, a new header)."""
+    try:
+        need, free = source.stat().st_size, shutil.disk_usage(destination.parent).free
+    except OSError:
+        return  # cannot tell: the copy itself will fail cleanly if it does not fit
+    if free < need:
+        raise ExportError(
+            f"{destination}: not enough free space beside it for the tagged copy ({_size(need)} needed, "
+            f"{_size(free)} free); nothing was changed"
+        )
+
+
+def _size(size: int) -> str:
+    return f"{size / 1e9:.1f} GB" if size >= 1e9 else f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"
+
+
+def packet_counts(path: Path) -> dict[int, int]:
+    """{stream index: packets} as ffprobe's demuxer reads them (a full read of the file, no decoding)."""
+    url, fence = media.ffmpeg_input(path)
+    command = [media.find_ffmpeg().ffprobe, "-v", "error", "-count_packets", "-show_entries",
+               "stream=index,nb_read_packets", "-of", "json"]  # fmt: skip
+    for name, value in fence.items():
+        command += [f"-{name}", str(value)]
+    result = subprocess.run([*command, url], stdin=subprocess.DEVNULL, capture_output=True, check=False)
+    if result.returncode != 0:
+        raise media.tool_error(f"{path}: ffprobe could not count its packets", result.stderr)
+    streams = json.loads(result.stdout.decode("utf-8", errors="replace")).get("streams", [])
+    return {int(stream["index"]): int(stream.get("nb_read_packets") or 0) for stream in streams}
+
+
+def verify_packets(source: Path, copy: Path, label: str) -> None:
+    """MediaError unless every stream the copy carries has as many packets as in the source: the header checks of
+    ``verify`` cannot see a copy cut short (a disk that filled up while ffmpeg still exited 0)."""
+    old, new = packet_counts(source), packet_counts(copy)
+    kept = _kept_streams(media.probe_raw(source))
+    source_streams = [index for index in sorted(old) if index in kept]
+    copied = [new[index] for index in sorted(new)]
+    for position, index in enumerate(source_streams):
+        count = copied[position] if position < len(copied) else 0
+        if count != old[index]:
+            raise MediaError(
+                f"{label} is not faithful, nothing was replaced: stream {index} has {old[index]} packets, "
+                f"the copy {count}"
+            )
 
 
 def mkvpropedit_command(path: Path, tags: Mapping[int, NewTag], before: dict) -> list[str]:
@@ -221,27 +301,34 @@ def _edit_in_place(path: Path, tags: Mapping[int, NewTag], before: dict) -> Path
     return path
 
 
-def verify(before: dict, after: dict, tags: Mapping[int, NewTag], label: str) -> None:
-    """MediaError naming the first difference between two probes other than the new tags."""
-    found = differences(before, after, {index: tag.code for index, tag in tags.items()})
+def verify(
+    before: dict, after: dict, tags: Mapping[int, NewTag], label: str, chapters: list[dict] | None = None
+) -> None:
+    """MediaError naming the first difference between two probes other than the new tags (and, when
+    ``chapters`` is given, other than the chapters becoming exactly those)."""
+    found = differences(before, after, {index: tag.code for index, tag in tags.items()}, chapters)
     if found:
         raise MediaError(f"{label} is not faithful, nothing was replaced: {found[0]}", "\n".join(found))
 
 
-def differences(before: dict, after: dict, languages: Mapping[int, str]) -> list[str]:
+def differences(
+    before: dict, after: dict, languages: Mapping[int, str], chapters: list[dict] | None = None
+) -> list[str]:
     """What changed between two ffprobe descriptions besides ``languages`` (source stream index → tag).
 
     Compared: the streams (properties in STREAM_FIELDS, dispositions, tags, audio and video durations within a
-    frame), the chapters (times and tags) and the global tags, except what a muxer writes for itself.
+    frame), the chapters (times and tags; against ``chapters``, in ffprobe's form, when the chapters were meant
+    to change) and the global tags, except what a muxer writes for itself.
     """
     found: list[str] = []
     old = [s for s in before.get("streams", []) if s["index"] in _kept_streams(before)]
     new = [s for s in after.get("streams", []) if s["index"] in _kept_streams(after)]
     if len(old) != len(new):
         return [f"{len(old)} streams became {len(new)}"]
-    for a, b in zip(old, new):
+    for a, b in zip(old, new, strict=True):
         found += _stream_differences(a, b, languages.get(a["index"]))
-    found += _chapter_differences(before.get("chapters", []), after.get("chapters", []))
+    expected = before.get("chapters", []) if chapters is None else chapters
+    found += _chapter_differences(expected, after.get("chapters", []))
     old_tags, new_tags = _tags(before.get("format", {})), _tags(after.get("format", {}))
     for key in sorted((old_tags.keys() | new_tags.keys()) - MUXER_FORMAT_TAGS):
         if old_tags.get(key) != new_tags.get(key):
@@ -277,7 +364,7 @@ def _chapter_differences(old: list[dict], new: list[dict]) -> list[str]:
     if len(old) != len(new):
         return [f"{len(old)} chapters became {len(new)}"]
     found = []
-    for number, (a, b) in enumerate(zip(old, new), start=1):
+    for number, (a, b) in enumerate(zip(old, new, strict=True), start=1):
         moved = any(abs(float(a[key]) - float(b[key])) > CHAPTER_TOLERANCE for key in ("start_time", "end_time"))
         if moved or _tags(a) != _tags(b):
             found.append(f"chapter {number} changed")
@@ -307,7 +394,7 @@ def _kept_streams(probe: dict) -> list[int]:
 
 
 @contextmanager
-def _temporary_beside(path: Path) -> Iterator[Path]:
+def temporary_beside(path: Path) -> Iterator[Path]:
     """A temporary file next to ``path`` (same filesystem, so the final rename is atomic), removed on the way out
     whatever happens, unless it was renamed away; OSErrors on the way become ExportError."""
     try:

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..languages import NONSPEECH, UNKNOWN, language_name
 from ..timeline import Timeline
-from .base import LONE_SURROGATE, Writer, json_text
+from .base import LONE_SURROGATE, Writer, json_text, split_lines
 
 # Colour-blind-friendly first (Okabe–Ito, then Tableau 10): the languages with the most speech get the clearest
 # colours; a page with more languages than this falls back to hues derived from the code, stable across pages.
@@ -34,7 +34,7 @@ class HTMLWriter(Writer):
     combines_tracks = True
 
     def iter_lines(self, timeline: Timeline) -> Iterator[str]:
-        yield from self.dumps_all([timeline]).splitlines()
+        yield from split_lines(self.dumps_all([timeline]))
 
     def dumps_all(self, timelines: Sequence[Timeline]) -> str:
         data = page_data(timelines)
@@ -47,11 +47,11 @@ class HTMLWriter(Writer):
 def page_data(timelines: Sequence[Timeline]) -> dict[str, Any]:
     """What the page script draws: tracks of spans, and a legend with each language's share of speech time."""
     seconds: dict[str, float] = {}  # every label, non-speech and unknown included
-    speech: dict[str, float] = {}  # languages only: what the shares are of (as Timeline.speech_share)
+    speech: dict[str, float] = {}  # languages only: what the shares are of (as Timeline.speech_seconds)
     for timeline in timelines:
         for span in timeline.spans:
             seconds[span.language] = seconds.get(span.language, 0.0) + span.duration
-        for language, duration in timeline.speech_share().items():
+        for language, duration in timeline.speech_seconds().items():
             speech[language] = speech.get(language, 0.0) + duration
     speech_total = sum(speech.values())
     order = sorted(seconds, key=lambda language: (language in SPECIAL_COLOURS, -seconds[language], language))
