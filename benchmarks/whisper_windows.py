@@ -74,8 +74,8 @@ def known_languages(hf: WhisperClassifier) -> list[str]:
     hf.short_context = False
     whole, _ = predict_all(hf, [clip[: 30 * SAMPLE_RATE] for clip in clips.values()])
     raw = list(hf.info.raw_labels)
-    known = [code for code, posterior in zip(clips, whole) if raw[int(np.argmax(posterior))] == code]
-    missed = {code: raw[int(np.argmax(p))] for code, p in zip(clips, whole) if code not in known}
+    known = [code for code, posterior in zip(clips, whole, strict=True) if raw[int(np.argmax(posterior))] == code]
+    missed = {code: raw[int(np.argmax(p))] for code, p in zip(clips, whole, strict=True) if code not in known}
     print(f"\nwhole clips identified: {len(known)}/{len(clips)}: {' '.join(known)}")
     print("missed (language → answer): " + ", ".join(f"{code}→{answer}" for code, answer in missed.items()))
     return known
@@ -97,7 +97,7 @@ def part_windows(hf: WhisperClassifier, known: list[str], lengths: list[float]) 
                 windows += cut
                 truth += [code] * len(cut)
             posteriors, elapsed = predict_all(hf, windows)
-            hits = np.array([raw[int(i)] == code for i, code in zip(posteriors.argmax(1), truth)])
+            hits = np.array([raw[int(i)] == code for i, code in zip(posteriors.argmax(1), truth, strict=True)])
             context = "window" if short else "30 s"
             print(
                 f"| {seconds:g} s | {context} | {len(windows)} | {hits.mean():.3f} | "
@@ -177,7 +177,7 @@ class Cached:
         keys = [hashlib.sha1(np.ascontiguousarray(w).tobytes()).hexdigest() for w in batch]
         todo = [i for i, key in enumerate(keys) if key not in self.memory]
         if todo:
-            for i, row in zip(todo, self.inner.predict([batch[i] for i in todo])):
+            for i, row in zip(todo, self.inner.predict([batch[i] for i in todo]), strict=True):
                 self.memory[keys[i]] = row
         return np.stack([self.memory[key] for key in keys])
 

@@ -231,7 +231,7 @@ def hf_state_dict(ct2: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         for index, names in enumerate(fused):
             weights = np.split(ct2[f"{ct}/linear_{index}/weight"], len(names))
             biases = np.split(ct2[f"{ct}/linear_{index}/bias"], len(names))
-            for proj, weight, bias in zip(names, weights, biases):
+            for proj, weight, bias in zip(names, weights, biases, strict=True):
                 put(f"{hf}.{proj}.weight", weight)
                 if proj == "k_proj":
                     if np.any(bias != 0):

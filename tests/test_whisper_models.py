@@ -22,6 +22,9 @@ from whisper_fixtures import CT2_FOLDER, HF_FOLDER, SPEECH, require, speech
 IDENTIFIED = ("en", "de", "es", "hu", "ja")
 WINDOW = 3 * 16000
 
+# Real whisper-base weights: seconds of CPU per test (`make test-fast` skips them).
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def hf() -> WhisperClassifier:

@@ -16,6 +16,9 @@ from whisper_fixtures import CT2_FOLDER, HF_FOLDER, require, speech
 
 PAUSE = np.zeros(16000, np.float32)
 
+# Real whisper-base weights: seconds of CPU per test (`make test-fast` skips them).
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def classifier():

@@ -23,6 +23,7 @@ per row and keeps agreeing with everything quantized.
 
 from __future__ import annotations
 
+import functools
 import gc
 from collections.abc import Sequence
 from pathlib import Path
@@ -165,18 +166,11 @@ def keep_fp32(linears) -> None:
         linear.__class__ = _fp32_linear_class()
 
 
-def _fp32_linear_class():
-    global _FP32_LINEAR
-    if _FP32_LINEAR is None:
-        import torch
+@functools.cache
+def _fp32_linear_class() -> type:
+    import torch
 
-        _FP32_LINEAR = type(
-            "FP32Linear", (torch.nn.Linear,), {"__doc__": "A Linear kept in fp32 by int8 quantization."}
-        )
-    return _FP32_LINEAR
-
-
-_FP32_LINEAR = None
+    return type("FP32Linear", (torch.nn.Linear,), {"__doc__": "A Linear kept in fp32 by int8 quantization."})
 
 
 def _load(model: str, revision: str | None):
@@ -184,8 +178,10 @@ def _load(model: str, revision: str | None):
     from transformers import WhisperFeatureExtractor, WhisperForConditionalGeneration
 
     try:
-        feature_extractor = WhisperFeatureExtractor.from_pretrained(model, revision=revision)
-        network = WhisperForConditionalGeneration.from_pretrained(model, revision=revision, dtype=torch.float32)
+        feature_extractor = WhisperFeatureExtractor.from_pretrained(model, revision=revision or "main")
+        network = WhisperForConditionalGeneration.from_pretrained(
+            model, revision=revision or "main", dtype=torch.float32
+        )
     except (OSError, ValueError, KeyError) as error:
         raise ModelError(f"cannot load Whisper model {model!r}: {one_line(error).rstrip('.')}") from error
     return feature_extractor, network
