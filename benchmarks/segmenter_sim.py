@@ -35,7 +35,24 @@ from langspan.segmentation.refine import BoundaryRefiner
 from langspan.segmentation.segmenter import MergeSegmenter, SmoothingSegmenter
 from langspan.timeline import Span, WindowResult
 
-LABELS = ("eng", "sco", "deu", "nld", "fra", "spa", "glg", "cat", "por", "ita", "pol", "ces", "rus", "ukr", "cmn", "jpn")
+LABELS = (
+    "eng",
+    "sco",
+    "deu",
+    "nld",
+    "fra",
+    "spa",
+    "glg",
+    "cat",
+    "por",
+    "ita",
+    "pol",
+    "ces",
+    "rus",
+    "ukr",
+    "cmn",
+    "jpn",
+)
 CONFUSABLE = {"eng": "sco", "sco": "eng", "deu": "nld", "nld": "deu", "spa": "glg", "glg": "spa", "cat": "spa",
               "fra": "cat", "por": "glg", "ita": "spa", "pol": "ces", "ces": "pol", "rus": "ukr", "ukr": "rus",
               "cmn": "jpn", "jpn": "cmn"}  # fmt: skip
@@ -165,8 +182,15 @@ def simulate_windows(truth: Truth, classifier: SimClassifier, rng: np.random.Gen
 def predicted_frames(spans: list[Span], length: int) -> np.ndarray:
     out = np.full(length, -2)  # -2: not covered (tail) / und
     for span in spans:
+<<<<<<< HEAD
+        label = (
+            SILENT if span.language == NONSPEECH else (LABELS.index(span.language) if span.language in LABELS else -2)
+        )
+        out[int(round(span.start / FRAME)) : int(round(span.end / FRAME))] = label
+=======
         label = SILENT if span.language == NONSPEECH else (LABELS.index(span.language) if span.language in LABELS else -2)
         out[round(span.start / FRAME) : round(span.end / FRAME)] = label
+>>>>>>> main
     return out
 
 
@@ -223,7 +247,13 @@ def change_errors(truth: Truth, spans: list[Span]) -> tuple[list[float], int]:
     speech_truth = [(s, e, label) for s, e, label in truth.segments if label != SILENT]
     speech_pred = [(span.start, span.end, span.language) for span in spans if span.language != NONSPEECH]
     predicted_changes = [
+<<<<<<< HEAD
+        (left[1], right[0], left[2], right[2])
+        for left, right in zip(speech_pred, speech_pred[1:])
+        if left[2] != right[2]
+=======
         (left[1], right[0], left[2], right[2]) for left, right in itertools.pairwise(speech_pred) if left[2] != right[2]
+>>>>>>> main
     ]
     errors, missed = [], 0
     for left, right in itertools.pairwise(speech_truth):
@@ -244,9 +274,18 @@ def change_errors(truth: Truth, spans: list[Span]) -> tuple[list[float], int]:
 
 def edge_errors(truth: Truth, spans: list[Span]) -> list[float]:
     """Speech onsets/offsets next to truth pauses of ≥ 2 s vs the nearest predicted edge of the same kind."""
+<<<<<<< HEAD
+    onsets = [
+        span.start for span, prev in zip(spans[1:], spans) if prev.language == NONSPEECH and span.language != NONSPEECH
+    ]
+    offsets = [
+        span.end for span, nxt in zip(spans, spans[1:]) if nxt.language == NONSPEECH and span.language != NONSPEECH
+    ]
+=======
     pairs = list(itertools.pairwise(spans))
     onsets = [span.start for prev, span in pairs if prev.language == NONSPEECH and span.language != NONSPEECH]
     offsets = [span.end for span, nxt in pairs if nxt.language == NONSPEECH and span.language != NONSPEECH]
+>>>>>>> main
     errors = []
     segments = truth.segments
     for i, (start, end, label) in enumerate(segments):
@@ -279,7 +318,9 @@ def run(error_rate: float, timelines: int, minutes: float, seed: int, probes: in
         for window in windows:
             if window.probabilities is not None:
                 classified += 1
-                wrong_windows += int(np.argmax(window.probabilities)) != int(np.argmax(sim.coverage(window.start, window.end)))
+                wrong_windows += int(np.argmax(window.probabilities)) != int(
+                    np.argmax(sim.coverage(window.start, window.end))
+                )
         for name, method in methods.items():
             if method is None:
                 refiner = BoundaryRefiner(sim.probe, WINDOW, probes)
@@ -323,7 +364,9 @@ def main() -> None:
     args = parser.parse_args()
     began = time.perf_counter()
     print(f"{args.timelines} timelines × {args.minutes:g} min per error rate, seed {args.seed}, burst {args.burst}\n")
-    print("| wrong windows | segmenter | lang err | spurious/min | change err (median) | missed changes | edge err (median) | extra windows |")
+    print(
+        "| wrong windows | segmenter | lang err | spurious/min | change err (median) | missed changes | edge err (median) | extra windows |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for rate in (float(r) for r in args.error_rates.split(",")):
         totals = run(rate, args.timelines, args.minutes, args.seed, args.probes, args.burst)

@@ -97,7 +97,9 @@ def make_pool(folder: Path) -> tuple[list[Path], list[Path]]:
     for language, text in SENTENCES.items():
         for speed in (150, 175):
             raw, clip = folder / f"{language}{speed}.raw.wav", folder / f"{language}{speed}.wav"
-            subprocess.run(["espeak-ng", "-v", language, "-s", str(speed), "-w", str(raw), f"{text} {text}"], check=True)
+            subprocess.run(
+                ["espeak-ng", "-v", language, "-s", str(speed), "-w", str(raw), f"{text} {text}"], check=True
+            )
             ffmpeg("-i", str(raw), "-ar", str(RATE), "-ac", "2", str(clip))
             speech.append(clip)
     for seconds in (1, 2, 3):
@@ -417,7 +419,9 @@ def report(name: str, result: dict, naive_rate: float | None, machine: dict | No
             f"({result['windows']} windows, full pass: {result['full_pass']})"
         )
     if result.get("stream_rss_tenths_mb"):
-        extra += "\n    peak RSS per tenth of the run (MB): " + " ".join(f"{v:.0f}" for v in result["stream_rss_tenths_mb"])
+        extra += "\n    peak RSS per tenth of the run (MB): " + " ".join(
+            f"{v:.0f}" for v in result["stream_rss_tenths_mb"]
+        )
     if result.get("stats"):
         extra += "\n    timeline stats: " + ", ".join(f"{k} {v}" for k, v in result["stats"].items())
     rss_loaded = f", RSS after load {result['rss_after_load_mb']:.0f} MB" if "rss_after_load_mb" in result else ""
