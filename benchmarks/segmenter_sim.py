@@ -182,15 +182,10 @@ def simulate_windows(truth: Truth, classifier: SimClassifier, rng: np.random.Gen
 def predicted_frames(spans: list[Span], length: int) -> np.ndarray:
     out = np.full(length, -2)  # -2: not covered (tail) / und
     for span in spans:
-<<<<<<< HEAD
         label = (
             SILENT if span.language == NONSPEECH else (LABELS.index(span.language) if span.language in LABELS else -2)
         )
-        out[int(round(span.start / FRAME)) : int(round(span.end / FRAME))] = label
-=======
-        label = SILENT if span.language == NONSPEECH else (LABELS.index(span.language) if span.language in LABELS else -2)
         out[round(span.start / FRAME) : round(span.end / FRAME)] = label
->>>>>>> main
     return out
 
 
@@ -247,13 +242,7 @@ def change_errors(truth: Truth, spans: list[Span]) -> tuple[list[float], int]:
     speech_truth = [(s, e, label) for s, e, label in truth.segments if label != SILENT]
     speech_pred = [(span.start, span.end, span.language) for span in spans if span.language != NONSPEECH]
     predicted_changes = [
-<<<<<<< HEAD
-        (left[1], right[0], left[2], right[2])
-        for left, right in zip(speech_pred, speech_pred[1:])
-        if left[2] != right[2]
-=======
         (left[1], right[0], left[2], right[2]) for left, right in itertools.pairwise(speech_pred) if left[2] != right[2]
->>>>>>> main
     ]
     errors, missed = [], 0
     for left, right in itertools.pairwise(speech_truth):
@@ -274,18 +263,9 @@ def change_errors(truth: Truth, spans: list[Span]) -> tuple[list[float], int]:
 
 def edge_errors(truth: Truth, spans: list[Span]) -> list[float]:
     """Speech onsets/offsets next to truth pauses of ≥ 2 s vs the nearest predicted edge of the same kind."""
-<<<<<<< HEAD
-    onsets = [
-        span.start for span, prev in zip(spans[1:], spans) if prev.language == NONSPEECH and span.language != NONSPEECH
-    ]
-    offsets = [
-        span.end for span, nxt in zip(spans, spans[1:]) if nxt.language == NONSPEECH and span.language != NONSPEECH
-    ]
-=======
     pairs = list(itertools.pairwise(spans))
     onsets = [span.start for prev, span in pairs if prev.language == NONSPEECH and span.language != NONSPEECH]
     offsets = [span.end for span, nxt in pairs if nxt.language == NONSPEECH and span.language != NONSPEECH]
->>>>>>> main
     errors = []
     segments = truth.segments
     for i, (start, end, label) in enumerate(segments):
