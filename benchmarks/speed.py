@@ -15,7 +15,14 @@ Each configuration runs in its own subprocess, so its peak RSS is its own. Confi
   window call the feature extractor and the model (fp32, batch 1, ``torch.no_grad``), take the argmax.
 - ``PRECISION-bBATCH`` (e.g. ``int8-b8``): ``langspan.detect`` end to end with its defaults (decode → windows →
   speech detection → classifier on the speech windows → segmenter) plus the JSON writer. Suffixes: ``-tN`` (N torch threads), ``-noprefetch`` (no decode read-ahead
-  thread), ``-nograd`` (``torch.no_grad`` instead of ``torch.inference_mode``).
+  thread), ``-nograd`` (``torch.no_grad`` instead of ``torch.inference_mode``), ``-dense`` / ``-auto`` (window
+  density; ``auto`` is the default), ``-decided`` (see below).
+- ``-decided``: the random-weight model knows no language, so with ``--density auto`` it would rightly send every
+  window to the dense pass. With this suffix the full-size model still runs on every window langspan asks for (its
+  cost is what is timed) but the posteriors that steer the pipeline come from the trained stand-in
+  (``fixtures/standin-lid``, which knows the input's four espeak-ng voices): the cost of the windows ``auto``
+  asks for when a trained model makes the decisions. The stand-in's own forward passes are timed too (reported as
+  ``deciding model``); they are a few percent of the full-size model's.
 - ``scan-PRECISION``: ``langspan.engine.sparse`` (sparse probes) on the input; also times a full ffmpeg decode of it, to
   compare seeking per probe with decode-and-skip.
 
@@ -254,7 +261,8 @@ def run_naive(model_dir: str, media_path: str, seconds: float | None) -> dict:
 
 def parse_config(name: str) -> dict:
     parts = name.split("-")
-    config = {"precision": "int8", "batch_size": 8, "threads": None, "prefetch": True, "nograd": False}
+    config = {"precision": "int8", "batch_size": 8, "threads": None, "prefetch": True, "nograd": False,
+              "density": "auto", "decided": False}  # fmt: skip
     config["precision"] = parts[1] if parts[0] == "scan" else parts[0]
     for part in parts[1:]:
         if part.startswith("b") and part[1:].isdigit():
@@ -265,7 +273,30 @@ def parse_config(name: str) -> dict:
             config["prefetch"] = False
         elif part == "nograd":
             config["nograd"] = True
+        elif part in ("dense", "auto"):
+            config["density"] = part
+        elif part == "decided":
+            config["decided"] = True
     return config
+
+
+class DecidedClassifier:
+    """Runs the full-size model on every batch (the cost being measured) and returns the trained stand-in's
+    posteriors (the decisions), so adaptive density behaves as it would with a trained full-size model."""
+
+    def __init__(self, full, deciding) -> None:
+        self.full, self.deciding = full, deciding
+        self.labels, self.name, self.revision = deciding.labels, full.name, full.revision
+        self.info = deciding.info
+        self.precision = full.precision
+        self.deciding_seconds = 0.0
+
+    def predict(self, batch):
+        self.full.predict(batch)
+        start = time.perf_counter()
+        posteriors = self.deciding.predict(batch)
+        self.deciding_seconds += time.perf_counter() - start
+        return posteriors
 
 
 def load_timed_classifier(model_dir: str, config: dict):
@@ -273,7 +304,7 @@ def load_timed_classifier(model_dir: str, config: dict):
 
     options = DetectOptions(
         model=model_dir, device="cpu", precision=config["precision"], batch_size=config["batch_size"],
-        threads=config["threads"],
+        threads=config["threads"], density=config["density"],
     )  # fmt: skip
     from langspan.models import cache
 
@@ -300,6 +331,11 @@ def run_pipeline(model_dir: str, media_path: str, config: dict) -> dict:
     if not config["prefetch"]:
         pipeline.prefetch = lambda items, depth: iter(items)
     options, classifier, load = load_timed_classifier(model_dir, config)
+    timed = classifier
+    if config["decided"]:
+        from langspan.models.wav2vec2 import HFClassifier
+
+        classifier = DecidedClassifier(timed, HFClassifier(str(ROOT / "fixtures" / "standin-lid"), device="cpu"))
     rss_loaded = current_rss_mb()
     start = time.perf_counter()
     with RssSampler() as sampler:
@@ -309,13 +345,16 @@ def run_pipeline(model_dir: str, media_path: str, config: dict) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         get_writer("json").dump(timeline, Path(folder) / "out.json")
     writer = time.perf_counter() - start
-    predict, features = classifier.predict, classifier.feature_extractor
+    predict, features = timed.predict, timed.feature_extractor
+    deciding = getattr(classifier, "deciding_seconds", 0.0)
     return {
         "audio_s": timeline.duration, "wall_s": detect_seconds + writer, "load_s": load,
         "spans": len(timeline.spans), "stats": dict(timeline.stats),
         "stages": {
             "features": features.seconds, "model": predict.seconds - features.seconds,
-            "decode+windows+VAD+segmenter (not overlapped)": detect_seconds - predict.seconds, "writer": writer,
+            "deciding model": deciding,
+            "decode+windows+VAD+segmenter (not overlapped)": detect_seconds - predict.seconds - deciding,
+            "writer": writer,
         },
         "model_calls": predict.calls, "rss_after_load_mb": rss_loaded, "stream_peak_rss_mb": sampler.peak_mb,
         "stream_rss_tenths_mb": sampler.tenths,
