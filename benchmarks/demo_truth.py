@@ -64,5 +64,6 @@ def main() -> None:
         f"(+{stats['refinement_windows'] / stats['classified_windows']:.0%} classifier work)"
     )
 
+
 if __name__ == "__main__":
     main()

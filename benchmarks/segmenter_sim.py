@@ -35,7 +35,24 @@ from langspan.segmentation.refine import BoundaryRefiner
 from langspan.segmentation.segmenter import MergeSegmenter, SmoothingSegmenter
 from langspan.timeline import Span, WindowResult
 
-LABELS = ("eng", "sco", "deu", "nld", "fra", "spa", "glg", "cat", "por", "ita", "pol", "ces", "rus", "ukr", "cmn", "jpn")
+LABELS = (
+    "eng",
+    "sco",
+    "deu",
+    "nld",
+    "fra",
+    "spa",
+    "glg",
+    "cat",
+    "por",
+    "ita",
+    "pol",
+    "ces",
+    "rus",
+    "ukr",
+    "cmn",
+    "jpn",
+)
 CONFUSABLE = {"eng": "sco", "sco": "eng", "deu": "nld", "nld": "deu", "spa": "glg", "glg": "spa", "cat": "spa",
               "fra": "cat", "por": "glg", "ita": "spa", "pol": "ces", "ces": "pol", "rus": "ukr", "ukr": "rus",
               "cmn": "jpn", "jpn": "cmn"}  # fmt: skip
@@ -165,7 +182,9 @@ def simulate_windows(truth: Truth, classifier: SimClassifier, rng: np.random.Gen
 def predicted_frames(spans: list[Span], length: int) -> np.ndarray:
     out = np.full(length, -2)  # -2: not covered (tail) / und
     for span in spans:
-        label = SILENT if span.language == NONSPEECH else (LABELS.index(span.language) if span.language in LABELS else -2)
+        label = (
+            SILENT if span.language == NONSPEECH else (LABELS.index(span.language) if span.language in LABELS else -2)
+        )
         out[round(span.start / FRAME) : round(span.end / FRAME)] = label
     return out
 
@@ -279,7 +298,9 @@ def run(error_rate: float, timelines: int, minutes: float, seed: int, probes: in
         for window in windows:
             if window.probabilities is not None:
                 classified += 1
-                wrong_windows += int(np.argmax(window.probabilities)) != int(np.argmax(sim.coverage(window.start, window.end)))
+                wrong_windows += int(np.argmax(window.probabilities)) != int(
+                    np.argmax(sim.coverage(window.start, window.end))
+                )
         for name, method in methods.items():
             if method is None:
                 refiner = BoundaryRefiner(sim.probe, WINDOW, probes)
@@ -323,7 +344,9 @@ def main() -> None:
     args = parser.parse_args()
     began = time.perf_counter()
     print(f"{args.timelines} timelines × {args.minutes:g} min per error rate, seed {args.seed}, burst {args.burst}\n")
-    print("| wrong windows | segmenter | lang err | spurious/min | change err (median) | missed changes | edge err (median) | extra windows |")
+    print(
+        "| wrong windows | segmenter | lang err | spurious/min | change err (median) | missed changes | edge err (median) | extra windows |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for rate in (float(r) for r in args.error_rates.split(",")):
         totals = run(rate, args.timelines, args.minutes, args.seed, args.probes, args.burst)

@@ -15,7 +15,14 @@ Each configuration runs in its own subprocess, so its peak RSS is its own. Confi
   window call the feature extractor and the model (fp32, batch 1, ``torch.no_grad``), take the argmax.
 - ``PRECISION-bBATCH`` (e.g. ``int8-b8``): ``langspan.detect`` end to end with its defaults (decode → windows →
   speech detection → classifier on the speech windows → segmenter) plus the JSON writer. Suffixes: ``-tN`` (N torch threads), ``-noprefetch`` (no decode read-ahead
-  thread), ``-nograd`` (``torch.no_grad`` instead of ``torch.inference_mode``).
+  thread), ``-nograd`` (``torch.no_grad`` instead of ``torch.inference_mode``), ``-dense`` / ``-auto`` (window
+  density; ``auto`` is the default), ``-decided`` (see below).
+- ``-decided``: the random-weight model knows no language, so with ``--density auto`` it would rightly send every
+  window to the dense pass. With this suffix the full-size model still runs on every window langspan asks for (its
+  cost is what is timed) but the posteriors that steer the pipeline come from the trained stand-in
+  (``fixtures/standin-lid``, which knows the input's four espeak-ng voices): the cost of the windows ``auto``
+  asks for when a trained model makes the decisions. The stand-in's own forward passes are timed too (reported as
+  ``deciding model``); they are a few percent of the full-size model's.
 - ``scan-PRECISION``: ``langspan.engine.sparse`` (sparse probes) on the input; also times a full ffmpeg decode of it, to
   compare seeking per probe with decode-and-skip.
 
@@ -97,7 +104,9 @@ def make_pool(folder: Path) -> tuple[list[Path], list[Path]]:
     for language, text in SENTENCES.items():
         for speed in (150, 175):
             raw, clip = folder / f"{language}{speed}.raw.wav", folder / f"{language}{speed}.wav"
-            subprocess.run(["espeak-ng", "-v", language, "-s", str(speed), "-w", str(raw), f"{text} {text}"], check=True)
+            subprocess.run(
+                ["espeak-ng", "-v", language, "-s", str(speed), "-w", str(raw), f"{text} {text}"], check=True
+            )
             ffmpeg("-i", str(raw), "-ar", str(RATE), "-ac", "2", str(clip))
             speech.append(clip)
     for seconds in (1, 2, 3):
@@ -143,7 +152,14 @@ def _duration(path: Path) -> float:
 
 
 def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's own peak resident set (``VmHWM``). Not ``ru_maxrss``: a child inherits its parent's peak
+    through fork and exec, which made this benchmark report the driver's 4 GB (it had just built the full-size
+    model) as the peak of a 2.6 GB run."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not Linux
 
 
 def current_rss_mb() -> float:
@@ -245,7 +261,8 @@ def run_naive(model_dir: str, media_path: str, seconds: float | None) -> dict:
 
 def parse_config(name: str) -> dict:
     parts = name.split("-")
-    config = {"precision": "int8", "batch_size": 8, "threads": None, "prefetch": True, "nograd": False}
+    config = {"precision": "int8", "batch_size": 8, "threads": None, "prefetch": True, "nograd": False,
+              "density": "auto", "decided": False}  # fmt: skip
     config["precision"] = parts[1] if parts[0] == "scan" else parts[0]
     for part in parts[1:]:
         if part.startswith("b") and part[1:].isdigit():
@@ -256,7 +273,30 @@ def parse_config(name: str) -> dict:
             config["prefetch"] = False
         elif part == "nograd":
             config["nograd"] = True
+        elif part in ("dense", "auto"):
+            config["density"] = part
+        elif part == "decided":
+            config["decided"] = True
     return config
+
+
+class DecidedClassifier:
+    """Runs the full-size model on every batch (the cost being measured) and returns the trained stand-in's
+    posteriors (the decisions), so adaptive density behaves as it would with a trained full-size model."""
+
+    def __init__(self, full, deciding) -> None:
+        self.full, self.deciding = full, deciding
+        self.labels, self.name, self.revision = deciding.labels, full.name, full.revision
+        self.info = deciding.info
+        self.precision = full.precision
+        self.deciding_seconds = 0.0
+
+    def predict(self, batch):
+        self.full.predict(batch)
+        start = time.perf_counter()
+        posteriors = self.deciding.predict(batch)
+        self.deciding_seconds += time.perf_counter() - start
+        return posteriors
 
 
 def load_timed_classifier(model_dir: str, config: dict):
@@ -264,11 +304,16 @@ def load_timed_classifier(model_dir: str, config: dict):
 
     options = DetectOptions(
         model=model_dir, device="cpu", precision=config["precision"], batch_size=config["batch_size"],
-        threads=config["threads"],
+        threads=config["threads"], density=config["density"],
     )  # fmt: skip
+    from langspan.models import cache
+
+    entry = cache.entry_for(model_dir, None, config["precision"])
+    cache_hit = entry is not None and entry.path.exists()
     start = time.perf_counter()
     classifier = load_classifier(options)
     load = time.perf_counter() - start
+    config["cache_hit"] = cache_hit
     classifier.feature_extractor = Timed(classifier.feature_extractor)
     classifier.predict = Timed(classifier.predict)
     return options, classifier, load
@@ -286,6 +331,11 @@ def run_pipeline(model_dir: str, media_path: str, config: dict) -> dict:
     if not config["prefetch"]:
         pipeline.prefetch = lambda items, depth: iter(items)
     options, classifier, load = load_timed_classifier(model_dir, config)
+    timed = classifier
+    if config["decided"]:
+        from langspan.models.wav2vec2 import HFClassifier
+
+        classifier = DecidedClassifier(timed, HFClassifier(str(ROOT / "fixtures" / "standin-lid"), device="cpu"))
     rss_loaded = current_rss_mb()
     start = time.perf_counter()
     with RssSampler() as sampler:
@@ -295,18 +345,21 @@ def run_pipeline(model_dir: str, media_path: str, config: dict) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         get_writer("json").dump(timeline, Path(folder) / "out.json")
     writer = time.perf_counter() - start
-    predict, features = classifier.predict, classifier.feature_extractor
+    predict, features = timed.predict, timed.feature_extractor
+    deciding = getattr(classifier, "deciding_seconds", 0.0)
     return {
         "audio_s": timeline.duration, "wall_s": detect_seconds + writer, "load_s": load,
         "spans": len(timeline.spans), "stats": dict(timeline.stats),
         "stages": {
             "features": features.seconds, "model": predict.seconds - features.seconds,
-            "decode+windows+VAD+segmenter (not overlapped)": detect_seconds - predict.seconds, "writer": writer,
+            "deciding model": deciding,
+            "decode+windows+VAD+segmenter (not overlapped)": detect_seconds - predict.seconds - deciding,
+            "writer": writer,
         },
         "model_calls": predict.calls, "rss_after_load_mb": rss_loaded, "stream_peak_rss_mb": sampler.peak_mb,
         "stream_rss_tenths_mb": sampler.tenths,
         "peak_rss_mb": peak_rss_mb(),
-        "precision": classifier.precision,
+        "precision": classifier.precision, "cache_hit": config["cache_hit"],
     }  # fmt: skip
 
 
@@ -337,6 +390,13 @@ def run_scan(model_dir: str, media_path: str, config: dict) -> dict:
 
 
 def worker(args: argparse.Namespace) -> None:
+    if args.worker == "machine":
+        import machine
+
+        return print("RESULT " + json.dumps(machine.measure(args.model_dir)))
+    if args.worker == "build":
+        build_model(Path(args.model_dir), args.small)
+        return print("RESULT {}")
     config = parse_config(args.worker)
     if args.worker == "naive":
         result = run_naive(args.model_dir, args.media, args.naive_seconds)
@@ -354,7 +414,14 @@ def run_config(name: str, args: argparse.Namespace, model_dir: Path, media_path:
     command = [sys.executable, __file__, "--worker", name, "--model-dir", str(model_dir), "--media", str(media_path)]
     if args.naive_seconds:
         command += ["--naive-seconds", str(args.naive_seconds)]
-    environment = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error"}
+    if args.small:
+        command.append("--small")
+    # Converted models go to a cache of the benchmark's own (the first configuration of a precision converts and
+    # writes its entry, later ones read it; "load" says which), never to the user's cache.
+    environment = {
+        **os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error",
+        "LANGSPAN_CACHE_DIR": str(model_dir.parent / "cache-speed"),
+    }  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, env=environment, check=False)
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     if done.returncode != 0 or not lines:
@@ -362,7 +429,24 @@ def run_config(name: str, args: argparse.Namespace, model_dir: Path, media_path:
     return json.loads(lines[-1][len("RESULT ") :])
 
 
-def report(name: str, result: dict, naive_rate: float | None) -> str:
+def ceiling_share(result: dict, machine: dict | None) -> str:
+    """The run's model work per second as a share of the FFN block's rate in the same precision on this host."""
+    precision = result.get("precision") or ("fp32" if "naive" in result.get("name", "") else None)
+    windows = result.get("stats", {}).get("classified_windows") or result.get("windows")
+    if not machine or not precision or not windows or precision not in ("fp32", "int8", "bf16"):
+        return ""
+    unit = "GOP/s" if precision == "int8" else "GFLOP/s"
+    block = machine["ffn_block"]["int8_gops" if precision == "int8" else f"{precision}_gflops"]
+    work = windows * machine["model_gop_per_2s_window"]
+    end_to_end, model = work / result["wall_s"], work / max(result["stages"].get("model", 0.0), 1e-9)
+    return (
+        f"\n    ceiling: {windows} windows x {machine['model_gop_per_2s_window']} GOP = {work:.0f} GOP; "
+        f"{end_to_end:.0f} {unit} end to end = {end_to_end / block:.0%} of this host's {precision} FFN block "
+        f"({block} {unit}), {model:.0f} {unit} in the model calls = {model / block:.0%}"
+    )
+
+
+def report(name: str, result: dict, naive_rate: float | None, machine: dict | None = None) -> str:
     rate = result["audio_s"] / result["wall_s"]
     speedup = f"{rate / naive_rate:.2f}x" if naive_rate else "n/a"
     stages = ", ".join(f"{k} {v:.1f} s" if isinstance(v, float) else f"{k} {v}" for k, v in result["stages"].items())
@@ -374,12 +458,17 @@ def report(name: str, result: dict, naive_rate: float | None) -> str:
             f"({result['windows']} windows, full pass: {result['full_pass']})"
         )
     if result.get("stream_rss_tenths_mb"):
-        extra += "\n    peak RSS per tenth of the run (MB): " + " ".join(f"{v:.0f}" for v in result["stream_rss_tenths_mb"])
+        extra += "\n    peak RSS per tenth of the run (MB): " + " ".join(
+            f"{v:.0f}" for v in result["stream_rss_tenths_mb"]
+        )
     if result.get("stats"):
         extra += "\n    timeline stats: " + ", ".join(f"{k} {v}" for k, v in result["stats"].items())
     rss_loaded = f", RSS after load {result['rss_after_load_mb']:.0f} MB" if "rss_after_load_mb" in result else ""
     if "stream_peak_rss_mb" in result:
         rss_loaded += f", peak RSS while streaming {result['stream_peak_rss_mb']:.0f} MB"
+    if "cache_hit" in result:
+        rss_loaded += f" (model from the cache: {'yes' if result['cache_hit'] else 'no, converted and cached'})"
+    extra += ceiling_share({**result, "name": name}, machine)
     return (
         f"{name:>18}: {result['audio_s']:.0f} s audio in {result['wall_s']:.1f} s = {rate:.2f}x realtime, "
         f"{speedup} vs naive, load {result['load_s']:.1f} s, peak RSS {result['peak_rss_mb']:.0f} MB{rss_loaded}"
@@ -408,9 +497,11 @@ def main() -> None:
     try:
         if not (model_dir / "config.json").exists():
             start = time.perf_counter()
-            build_model(model_dir, args.small)
+            run_config("build", args, model_dir, work)  # in a child, so that this driver stays small
             print(f"built and saved the {'small' if args.small else 'full-size'} model in "
                   f"{time.perf_counter() - start:.0f} s", flush=True)  # fmt: skip
+        machine = run_config("machine", args, model_dir, work)
+        print(f"machine: {json.dumps(machine)}", flush=True)
         size = sum(f.stat().st_size for f in model_dir.iterdir()) / 2**20
         media_path = work / f"input-{args.seconds:.0f}s.mp3"
         if not media_path.exists():
@@ -422,7 +513,7 @@ def main() -> None:
             result = run_config(name, args, model_dir, media_path)
             if name == "naive":
                 naive_rate = result["audio_s"] / result["wall_s"]
-            print(report(name, result, naive_rate), flush=True)
+            print(report(name, result, naive_rate, machine), flush=True)
             print(f"    load average now: {os.getloadavg()}", flush=True)
     finally:
         if args.keep is None:

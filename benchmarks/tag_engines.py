@@ -67,7 +67,9 @@ def main() -> None:
             size = original.stat().st_size / 1e6
             ffmpeg_s = time_engine(original, "ffmpeg", args.repeats)
             mkvpropedit_s = time_engine(original, "mkvpropedit", args.repeats)
-            print(f"{original.name:>10} {size:7.0f} {ffmpeg_s:9.2f} {mkvpropedit_s:14.2f} {ffmpeg_s / mkvpropedit_s:5.1f}x")
+            print(
+                f"{original.name:>10} {size:7.0f} {ffmpeg_s:9.2f} {mkvpropedit_s:14.2f} {ffmpeg_s / mkvpropedit_s:5.1f}x"
+            )
             original.unlink()
 
 

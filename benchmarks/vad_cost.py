@@ -99,7 +99,9 @@ def main() -> None:
     theirs, warm_up, their_frames = baseline(audio)  # from here on torch runs one thread
     rows.insert(0, ("silero-vad get_speech_timestamps (per-frame loop)", torch.get_num_threads(), theirs))
     for batch in (1, 8):
-        rows.append((f"langspan SpeechDetector, {batch} window(s) per call", torch.get_num_threads(), ours(audio, batch)[0]))
+        rows.append(
+            (f"langspan SpeechDetector, {batch} window(s) per call", torch.get_num_threads(), ours(audio, batch)[0])
+        )
     n = min(len(our_frames), len(their_frames))
     agreement = float(np.mean(our_frames[:n] == their_frames[:n]))
     print(f"{args.minutes:g} min of audio, {np.mean(our_frames):.0%} of frames speech (ours)\n")

@@ -14,6 +14,18 @@ import pytest
 # Tests never touch the network: transformers must resolve everything from local folders.
 os.environ["HF_HUB_OFFLINE"] = "1"
 
+
+@pytest.fixture(scope="session", autouse=True)
+def _model_cache_of_this_run(tmp_path_factory) -> Iterator[None]:
+    """Converted models go to a folder of this test run (children inherit it), never to the user's own cache."""
+    previous = os.environ.get("LANGSPAN_CACHE_DIR")
+    os.environ["LANGSPAN_CACHE_DIR"] = str(tmp_path_factory.mktemp("langspan-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("LANGSPAN_CACHE_DIR", None)
+    else:
+        os.environ["LANGSPAN_CACHE_DIR"] = previous
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 MEDIA = FIXTURES / "media"

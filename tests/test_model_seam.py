@@ -78,3 +78,20 @@ def test_detect_uses_the_family_window_and_echoes_it():
 def test_a_classifier_without_info_gets_langspan_defaults():
     plain = ScriptedClassifier(("eng",), lambda s: np.ones(1, dtype=np.float32))
     assert info_of(plain).window == 2.0 and info_of(plain).labels == ("eng",)
+
+
+def test_a_hub_model_reports_the_snapshot_commit_it_was_loaded_from(tmp_path):
+    """transformers 5 no longer sets config._commit_hash: the revision echoed in outputs comes from the hub cache."""
+    import hashlib
+    import os
+    import subprocess
+    import sys
+
+    from model_builders import as_hub_cache
+
+    hub = tmp_path / "hub"
+    repo = as_hub_cache(FIXTURES / "standin-lid", hub)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(hub)}
+    code = "import sys; from langspan.models.registry import read_info; print(read_info(sys.argv[1]).revision)"
+    result = subprocess.run([sys.executable, "-c", code, repo], env=env, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == hashlib.sha1(repo.encode()).hexdigest()

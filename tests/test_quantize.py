@@ -6,7 +6,7 @@ import torch
 from safetensors import safe_open
 
 from conftest import FIXTURES
-from langspan.models.quantize import _file_mappings, _release_pages, quantize_int8
+from langspan.models.quantize import file_mappings, quantize_int8, release_pages
 
 STANDIN_MODEL = FIXTURES / "standin-lid"
 
@@ -43,16 +43,16 @@ def test_pages_of_a_mapped_checkpoint_are_released_and_read_back_intact():
         name = max(checkpoint.keys(), key=lambda key: int(np.prod(checkpoint.get_slice(key).get_shape())))
         mapped = checkpoint.get_tensor(name)
         copy = mapped.clone()
-        mappings = _file_mappings(".safetensors")
+        mappings = file_mappings()
         if not mappings or not any(low <= mapped.data_ptr() < high for low, high in mappings):
             pytest.fail("safetensors did not memory-map the checkpoint: the release cannot be tested")
-        assert _release_pages(mapped, mappings)
+        assert release_pages(mapped, mappings)
         assert torch.equal(mapped, copy)  # a dropped page of a file mapping is read back from the file
 
 
 def test_ordinary_memory_is_never_released():
     tensor = torch.arange(1 << 20, dtype=torch.float32)  # 4 MB of heap: MADV_DONTNEED would zero it
-    assert not _release_pages(tensor, _file_mappings(".safetensors"))
+    assert not release_pages(tensor, file_mappings())
     assert torch.equal(tensor, torch.arange(1 << 20, dtype=torch.float32))
 
 

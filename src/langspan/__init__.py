@@ -34,7 +34,7 @@ _EXPORTS = {
     "ModelError": "errors", "UsageError": "errors",
     "Classifier": "models.base", "LoadOptions": "models.base", "ModelInfo": "models.base",
     "DetectOptions": "options",
-    "TagOptions": "tagging.decide", "tag_file": "tagging.decide",
+    "TagOptions": "tagging.decide", "TagResult": "tagging.decide", "tag_file": "tagging.decide",
     "Alternative": "timeline", "Span": "timeline", "Timeline": "timeline", "WindowResult": "timeline",
     "WRITERS": "writers", "Writer": "writers", "get_writer": "writers",
 }  # fmt: skip
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from .errors import ExportError, FFmpegNotFound, LangspanError, MediaError, ModelError, UsageError
     from .models.base import Classifier, LoadOptions, ModelInfo
     from .options import DetectOptions
-    from .tagging.decide import TagOptions, tag_file
+    from .tagging.decide import TagOptions, TagResult, tag_file
     from .timeline import Alternative, Span, Timeline, WindowResult
     from .writers import WRITERS, Writer, get_writer
 
@@ -82,6 +82,7 @@ __all__ = [
     "ScanResult",
     "Span",
     "TagOptions",
+    "TagResult",
     "Timeline",
     "UsageError",
     "WindowResult",

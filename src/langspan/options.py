@@ -8,7 +8,7 @@ Everything is validated when the options are made, so a bad value fails before a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 
 from .errors import UsageError
 from .frontend.windows import WindowSpec
@@ -45,6 +45,10 @@ class DetectOptions:
     """Windows per model call: batching amortises per-call overhead (≈25% faster on CPU at 8; use 32-64 on a GPU)."""
     threads: int | None = None
     """torch CPU threads, set when the model is loaded; None leaves torch's default (one per core)."""
+    cache: bool = field(default=True, metadata={"echo": False})
+    """Load converted models (int8, fp16, bf16) from langspan's disk cache and add them there (``--no-cache``: off).
+    It changes how fast a model loads, never what it outputs, so outputs do not echo it and batch manifests do not
+    fingerprint it: a run with ``--no-cache`` resumes one without."""
     window: float | None = None
     """Window length in seconds; None = the model family's (2 s for MMS-LID: where it becomes reliable while
     keeping boundaries sharp)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -127,5 +127,11 @@ class Timeline:
 
 
 def options_to_dict(options: Any) -> dict[str, Any]:
-    """A JSON-friendly copy of an options dataclass (tuples become lists)."""
-    return {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(options).items()}
+    """A JSON-friendly copy of an options dataclass (tuples become lists), without the fields marked
+    ``metadata={"echo": False}``: those that cannot change an output (``cache``)."""
+    hidden = {item.name for item in fields(options) if item.metadata.get("echo") is False}
+    return {
+        key: list(value) if isinstance(value, tuple) else value
+        for key, value in asdict(options).items()
+        if key not in hidden
+    }

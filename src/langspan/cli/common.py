@@ -34,6 +34,13 @@ StreamsOption = Annotated[
     typer.Option("--stream", help="Audio stream index (ffprobe numbering), repeatable \\[default: all]."),
 ]
 DebugOption = Annotated[bool, typer.Option(help="Show tracebacks.")]
+CacheOption = Annotated[
+    bool,
+    typer.Option(
+        "--cache/--no-cache",
+        help="Load the converted model (int8, fp16, bf16) from langspan's disk cache, adding it there if missing.",
+    ),
+]
 StallTimeoutOption = Annotated[
     float | None,
     typer.Option(

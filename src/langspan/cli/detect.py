@@ -25,6 +25,7 @@ from ..segmentation.segmenter import MIN_CONFIDENCE, MIN_SPAN, SWITCH_PENALTY
 from ..writers import ALL_FORMATS, WRITERS, Writer
 from .batch import check_batch, ray_settings_for, run_batch
 from .common import (
+    CacheOption,
     DebugOption,
     DeviceOption,
     LanguagesOption,
@@ -87,6 +88,7 @@ def detect_command(
     ] = DEFAULTS.precision,
     batch_size: Annotated[int, typer.Option(help="Windows per model call (32-64 on a GPU).")] = DEFAULTS.batch_size,
     threads: ThreadsOption = None,
+    cache: CacheOption = DEFAULTS.cache,
     window: Annotated[
         float | None, typer.Option(help="Window length in seconds \\[default: the model family's; 2 for MMS-LID].")
     ] = DEFAULTS.window,

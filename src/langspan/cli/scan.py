@@ -19,6 +19,7 @@ from ..languages import parse_language_list
 from ..models.base import DEFAULT_MODEL
 from ..options import DetectOptions
 from .common import (
+    CacheOption,
     DebugOption,
     DeviceOption,
     LanguagesOption,
@@ -44,6 +45,7 @@ def scan_command(
     device: DeviceOption = DEFAULTS.device,
     precision: Annotated[str, typer.Option(help="auto, fp32, int8, fp16 or bf16.")] = DEFAULTS.precision,
     threads: ThreadsOption = None,
+    cache: CacheOption = DEFAULTS.cache,
     streams: StreamsOption = None,
     languages: LanguagesOption = None,
     confidence: Annotated[
@@ -63,7 +65,7 @@ def scan_command(
     with errors_to_exit(debug):
         use_stall_timeout(stall_timeout)
         options = DetectOptions(
-            model=model, revision=revision, device=device, precision=precision, threads=threads,
+            model=model, revision=revision, device=device, precision=precision, threads=threads, cache=cache,
             streams=tuple(streams) if streams else None,
             languages=parse_language_list(languages) if languages else None,
         )  # fmt: skip

@@ -20,8 +20,9 @@ from ..errors import LangspanError, ModelError, UsageError
 from ..languages import parse_language_list
 from ..models.base import DEFAULT_MODEL
 from ..options import DetectOptions
-from ..tagging.decide import DEFAULT_MIN_CONFIDENCE, FileResult, TagOptions, result_document, tag_file
+from ..tagging.decide import DEFAULT_MIN_CONFIDENCE, TagOptions, TagResult, result_document, tag_file
 from .common import (
+    CacheOption,
     DebugOption,
     DeviceOption,
     ModelOption,
@@ -70,6 +71,7 @@ def tag_command(
     revision: RevisionOption = None,
     device: DeviceOption = "auto",
     batch_size: Annotated[int, typer.Option(help="Windows per model call.")] = 8,
+    cache: CacheOption = True,
     stall_timeout: StallTimeoutOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table or progress on stderr.")] = False,
     debug: DebugOption = False,
@@ -83,7 +85,7 @@ def tag_command(
         if output is not None and len(inputs) > 1:
             raise UsageError("--output takes a single input; use --in-place for several")
         detect_options = DetectOptions(
-            model=model, revision=revision, device=device, batch_size=batch_size,
+            model=model, revision=revision, device=device, batch_size=batch_size, cache=cache,
             streams=tuple(streams) if streams else None,
         )  # fmt: skip
         options = TagOptions(
@@ -120,7 +122,7 @@ def tag_command(
         raise typer.Exit(3)
 
 
-def _print_tag_table(result: FileResult, check: bool) -> None:
+def _print_tag_table(result: TagResult, check: bool) -> None:
     table = Table(box=None)
     columns = ("file", "stream", "tag", "check" if check else "action", "detected", "share", "conf.", "evidence")
     for column in columns:

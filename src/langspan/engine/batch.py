@@ -29,20 +29,17 @@ cut mid-append) are ignored and reported in ``Batch.notes``; the files they were
 from __future__ import annotations
 
 import datetime
-import errno
-import fcntl
 import hashlib
 import json
 import os
-import re
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import ExportError, LangspanError, UsageError, file_error_message
+from ..errors import LangspanError, UsageError, file_error_message
 from ..models.base import Classifier, info_of
 from ..models.registry import read_info
 from ..options import DetectOptions
@@ -50,37 +47,24 @@ from ..timeline import Timeline, options_to_dict
 from ..writers import Writer, check_target, get_writers
 from ..writers.files import check_output_dir, make_folder, output_name, plan_outputs, write_planned
 from .core import ProgressCallback
+from .jobs import Job, find_media
 from .local import detect, load_classifier
+from .manifest import (
+    MANIFEST_NAME,
+    WRITING,
+    append_record,
+    folder_lock,
+    read_manifest,
+    record_key,
+    remove_partial_outputs,
+)
 
-MANIFEST_NAME = "langspan-manifest.jsonl"
-# What a folder scan picks up: the audio and video containers ffmpeg reads that people keep in media libraries.
-# Anything else in the folder (subtitles, images, our own outputs) is left alone; name files explicitly to force.
-AUDIO_EXTENSIONS = frozenset({
-    "aac", "ac3", "aif", "aiff", "alac", "amr", "ape", "au", "caf", "dts", "eac3", "flac", "m4a", "m4b", "mka", "mp2",
-    "mp3", "mpc", "oga", "ogg", "opus", "ra", "spx", "tta", "wav", "wma", "wv",
-})  # fmt: skip
-VIDEO_EXTENSIONS = frozenset({
-    "3gp", "asf", "avi", "divx", "f4v", "flv", "m2ts", "m4v", "mkv", "mov", "mp4", "mpeg", "mpg", "mts", "mxf", "ogv",
-    "rm", "rmvb", "ts", "vob", "webm", "wmv",
-})  # fmt: skip
-MEDIA_EXTENSIONS = AUDIO_EXTENSIONS | VIDEO_EXTENSIONS
 OK, SKIPPED, FAILED = "ok", "skipped", "failed"
 ENGINES = ("local", "ray")
-WRITING = "writing"  # manifest only: outputs about to be written; the file's final record follows
-# writers.base.write_atomic's temporary files: "." + output name + "." + tempfile's 8 random characters + ".part".
-PARTIAL_OUTPUT = re.compile(r"\..+\.[a-z0-9_]{8}\.part")
 
 # What an engine yields per file: the job, its timelines or the error that stopped it, and seconds of work.
 EngineResult = tuple["Job", "list[Timeline] | BaseException", float]
 Engine = Callable[[Sequence["Job"]], Iterator[EngineResult]]
-
-
-@dataclass(frozen=True)
-class Job:
-    """One input file and the stem its outputs get under the output folder (``a/talk`` → ``a/talk.json``)."""
-
-    path: Path
-    stem: Path
 
 
 @dataclass(frozen=True)
@@ -97,41 +81,6 @@ class FileResult:
     outputs: tuple[Path, ...] = ()
     error: str | None = None
     timelines: tuple[Timeline, ...] = field(default=(), repr=False)
-
-
-def find_media(
-    inputs: Iterable[str | os.PathLike[str]], recursive: bool = False, exclude: Path | None = None
-) -> list[Job]:
-    """Jobs for files given by name (any extension) and for the media files inside given folders.
-
-    Folder contents are sorted, hidden entries (``.name``) and ``exclude`` (the output folder) are skipped, and
-    sub-folders are entered only with ``recursive``. Two inputs that would get the same output name (``a.mp3``,
-    ``a.wav``) keep their extension in it (``a.mp3.json``, ``a.wav.json``).
-    """
-    found: list[tuple[Path, Path]] = []
-    for item in map(Path, inputs):
-        if item.is_dir():
-            found.extend((path, path.relative_to(item)) for path in _scan(item, recursive, exclude))
-        else:
-            found.append((item, Path(item.name)))
-    stems = [relative.with_suffix("") for _, relative in found]
-    clashes = {stem for stem in stems if stems.count(stem) > 1}
-    pairs = zip(found, stems, strict=True)
-    return [Job(path, relative if stem in clashes else stem) for (path, relative), stem in pairs]
-
-
-def _scan(folder: Path, recursive: bool, exclude: Path | None, seen: set[Path] | None = None) -> Iterator[Path]:
-    excluded = exclude.resolve() if exclude is not None else None
-    seen = seen if seen is not None else {folder.resolve()}  # folders entered: a symlink loop is entered once
-    for entry in sorted(folder.iterdir()):
-        if entry.name.startswith(".") or (excluded is not None and entry.resolve() == excluded):
-            continue
-        if entry.is_dir():
-            if recursive and entry.resolve() not in seen:
-                seen.add(entry.resolve())
-                yield from _scan(entry, recursive, exclude, seen)
-        elif entry.is_file() and entry.suffix.lstrip(".").lower() in MEDIA_EXTENSIONS:
-            yield entry
 
 
 def fingerprint(options: DetectOptions, formats: Sequence[str], engine: str = "local") -> str:
@@ -217,13 +166,13 @@ class Batch:
             return
         make_folder(self.output_dir)
         with folder_lock(self.output_dir, self.notes):
-            self._records, self._ours, torn = _read_manifest(self.manifest_path)
+            self._records, self._ours, torn = read_manifest(self.manifest_path)
             if torn:
                 self.notes.append(
                     f"{self.manifest_path}: ignored {torn} incomplete line{'s' if torn > 1 else ''} left by an "
                     "interrupted run; the files concerned are done again"
                 )
-            _remove_partial_outputs(self.output_dir)
+            remove_partial_outputs(self.output_dir)
             yield
 
     def _run(self, engine, classifier, progress, ray_address, ray_options) -> Iterator[FileResult]:
@@ -257,7 +206,7 @@ class Batch:
     def _skip(self, job: Job, stat: tuple[int, int] | None) -> FileResult | None:
         if self.output_dir is None or stat is None:
             return None
-        record = self._records.get(_key(job.path))
+        record = self._records.get(record_key(job.path))
         if record is None or record.get("status") not in (OK, SKIPPED) or record.get("fingerprint") != self.fingerprint:
             return None
         outputs = tuple(self.output_dir / output for output in record.get("outputs", []))
@@ -286,7 +235,9 @@ class Batch:
         for _, _, target in planned:  # before the record below claims them as ours
             check_target(target, overwrite=may_replace(target))
         outputs = [self._relative(target) for _, _, target in planned]
-        self._append({"file": str(job.path), "status": WRITING, "outputs": outputs})  # see the module docstring
+        assert self.manifest_path is not None  # there is an output folder
+        # Claimed before writing (see the module docstring): a run killed next knows these files are its own.
+        append_record(self.manifest_path, {"file": str(job.path), "status": WRITING, "outputs": outputs})
         self._ours.update(outputs)
         write_planned(planned, may_replace)  # all outputs of the file or none
         return tuple(target for _, _, target in planned)
@@ -312,33 +263,10 @@ class Batch:
             "fingerprint": self.fingerprint,
             "finished": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
-        self._append(record)
-        self._records[_key(job.path)] = record
+        append_record(self.manifest_path, record)
+        self._records[record_key(job.path)] = record
         self._ours.update(self._relative(output) for output in result.outputs)
         return result
-
-    def _append(self, record: dict[str, Any]) -> None:
-        """One manifest line, written in one call and synced per file, so an interrupted batch still knows what it
-        finished."""
-        assert self.manifest_path is not None
-        make_folder(self.manifest_path.parent)
-        line = (json.dumps(record, ensure_ascii=False) + "\n").encode()
-        try:
-            handle = os.open(self.manifest_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
-        except OSError as error:
-            raise ExportError(f"{self.manifest_path}: cannot write ({error.strerror or error})") from None
-        try:
-            size = os.fstat(handle).st_size
-            try:
-                if os.write(handle, line) != len(line):  # a disk that filled up mid-line
-                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-                os.fsync(handle)
-            except OSError as error:
-                with suppress(OSError):
-                    os.ftruncate(handle, size)  # take back the torn line rather than leave it for the next run
-                raise ExportError(f"{self.manifest_path}: cannot write ({error.strerror or error})") from None
-        finally:
-            os.close(handle)
 
     def _relative(self, path: Path) -> str:
         assert self.output_dir is not None
@@ -364,71 +292,6 @@ def _run_local(
         yield job, outcome, time.perf_counter() - started
 
 
-def _read_manifest(path: Path | None) -> tuple[dict[str, dict[str, Any]], set[str], int]:
-    """(the last record of every file, every output any record names, lines that do not parse): a line torn by an
-    interrupted write is counted and skipped, never fatal."""
-    records: dict[str, dict[str, Any]] = {}
-    ours: set[str] = set()
-    torn = 0
-    if path is None or not path.is_file():
-        return records, ours, torn
-    _end_with_newline(path)
-    with open(path, encoding="utf-8", errors="replace") as manifest:
-        for line in manifest:
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                torn += bool(line.strip())
-                continue
-            if isinstance(record, dict) and isinstance(record.get("file"), str):
-                records[_key(Path(record["file"]))] = record
-                # Every run's outputs, not only the last record's: a file that failed after an earlier success
-                # still has that success's outputs, and they are still ours to replace.
-                outputs = record.get("outputs")
-                if isinstance(outputs, list):
-                    ours.update(output for output in outputs if isinstance(output, str))
-            else:
-                torn += 1
-    return records, ours, torn
-
-
-@contextmanager
-def folder_lock(folder: Path, notes: list[str]) -> Iterator[None]:
-    """An exclusive ``flock`` on the folder itself for the duration; ExportError at once if another process holds it.
-
-    flock on the folder, not a lock file: nothing extra in the output folder, and the kernel releases it when the
-    process ends, SIGKILL included. Where the filesystem cannot lock a folder (some network mounts), the batch runs
-    unlocked and ``notes`` says so.
-    """
-    try:
-        handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError as error:
-        raise ExportError(f"{folder}: cannot open the output folder ({error.strerror or error})") from None
-    try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise ExportError(
-                f"{folder}: another langspan batch is writing to this output folder; wait for it to finish or "
-                "use another --output-dir"
-            ) from None
-        except OSError as error:
-            notes.append(f"{folder}: cannot lock the output folder ({error.strerror or error}); do not run two "
-                         "batches on it at once")  # fmt: skip
-        yield
-    finally:
-        os.close(handle)  # closing the last descriptor releases the lock
-
-
-def _remove_partial_outputs(folder: Path) -> None:
-    """Delete the temporary files of outputs that a killed run was writing: while this batch holds the folder's lock
-    no other batch writes there, so every such file is a leftover."""
-    for path in folder.rglob(".*.part"):
-        if PARTIAL_OUTPUT.fullmatch(path.name) and path.is_file():
-            with suppress(OSError):
-                path.unlink()
-
-
 def _stat(path: Path) -> tuple[int, int] | None:
     """(size, mtime_ns): the input's identity in the resume key; None when it cannot be read."""
     try:
@@ -436,23 +299,6 @@ def _stat(path: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return stat.st_size, stat.st_mtime_ns
-
-
-def _end_with_newline(path: Path) -> None:
-    """A torn last line (an interrupted run) gets its newline, so the next record starts on a line of its own."""
-    try:
-        with open(path, "rb+") as manifest:
-            if manifest.seek(0, os.SEEK_END) == 0:
-                return
-            manifest.seek(-1, os.SEEK_END)
-            if manifest.read(1) != b"\n":
-                manifest.write(b"\n")
-    except OSError as error:
-        raise ExportError(f"{path}: cannot update the manifest ({error.strerror or error})") from None
-
-
-def _key(path: Path) -> str:
-    return os.path.abspath(path)
 
 
 def detect_many(

@@ -87,6 +87,9 @@ class LoadOptions:
     precision: str = "auto"
     threads: int | None = None
     batch_size: int = 8
+    cache: bool = True
+    """Keep converted models (int8, fp16, bf16) on disk and load them from there (models/cache.py); False always
+    converts from the checkpoint and writes nothing."""
 
     def __post_init__(self) -> None:
         if self.device not in DEVICES:

@@ -44,6 +44,17 @@ def reuse_large_buffers() -> bool:
     return _applied
 
 
+def give_back_free_heap() -> None:
+    """Return the free heap kept by ``reuse_large_buffers`` to the kernel (glibc; elsewhere nothing): after a burst
+    of short-lived copies that no forward pass will reuse, such as writing a converted model to the cache."""
+    try:
+        trim = libc().malloc_trim
+    except AttributeError:
+        return
+    trim.argtypes = (ctypes.c_size_t,)
+    trim(0)
+
+
 @functools.cache
 def libc() -> ctypes.CDLL:
     """The C library already loaded into this process (its ``mallopt``, ``madvise``), looked up once."""

@@ -30,3 +30,19 @@ def model_error(model: str, error: BaseException) -> ModelError:
         f"model). Download it where there is network with `huggingface-cli download {model}`, or pass --model PATH "
         "to a folder saved with save_pretrained"
     )
+
+
+def snapshot_commit(model: str, revision: str | None) -> str | None:
+    """The commit of the hub-cache snapshot ``model`` loads from; None for a local folder or when not cached.
+
+    transformers 5 no longer sets ``config._commit_hash``; the snapshot folder (``snapshots/<commit>/``) that the
+    cached ``config.json`` lies in names it."""
+    if Path(model).is_dir():
+        return None
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        path = try_to_load_from_cache(model, "config.json", revision=revision)
+    except Exception:  # noqa: BLE001 - an id the hub library rejects simply has no known snapshot
+        return None
+    return Path(path).parent.name if isinstance(path, str) else None

@@ -12,14 +12,21 @@ weight to quantize it makes its pages resident, and ``quantize_dynamic`` over th
 mms-lid-256's fp32 checkpoint resident at once, next to the new 1 GB of int8 weights (a 5.2–5.6 GB process peak
 for a model that then runs in 2 GB). Here each fp32 weight's pages are handed back to the kernel
 (``madvise(MADV_DONTNEED)``) as soon as its int8 copy exists, so the peak stays near the int8 model's size.
+
+The checkpoint's mappings are found by the tensors they hold, not by the file's name: the Hugging Face cache maps
+``blobs/<hash>`` (the snapshot's ``model.safetensors`` is a symlink to it), so a search for ``*.safetensors``
+found nothing for a hub model — the default ``facebook/mms-lid-256`` included — and its load peaked at the whole
+checkpoint plus the int8 model (5.3 GB instead of 1.6 GB, docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
+import bisect
 import ctypes
+import itertools
 import mmap
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +42,7 @@ def quantize_int8(model):
     from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
     from torch.ao.quantization import per_channel_dynamic_qconfig
 
-    checkpoint_mappings = _file_mappings(".safetensors")
+    checkpoint_mappings = mappings_holding(_tensors_of(model))
     _copy_off_the_checkpoint_file(model, checkpoint_mappings)
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -43,7 +50,7 @@ def quantize_int8(model):
         for parent, name, linear in list(_linear_layers(model)):
             linear.qconfig = per_channel_dynamic_qconfig
             setattr(parent, name, DynamicLinear.from_float(linear))
-            _release_pages(linear.weight, checkpoint_mappings)
+            release_pages(linear.weight, checkpoint_mappings)
     return model
 
 
@@ -58,7 +65,11 @@ def convert(model, device: str, dtype) -> None:
     def converted(module, name: str, tensor):
         return tensor.to(device, dtype=dtype if tensor.is_floating_point() else None)
 
-    _replace_tensors(model, converted, _file_mappings(".safetensors"))
+    _replace_tensors(model, converted, mappings_holding(_tensors_of(model)))
+
+
+def _tensors_of(model) -> Iterator:
+    return itertools.chain(model.parameters(), model.buffers())
 
 
 def _linear_layers(model) -> Iterator[tuple[Any, str, Any]]:  # torch modules (torch is imported lazily)
@@ -98,16 +109,28 @@ def _replace_tensors(model, replacement: Callable, mappings: list[tuple[int, int
                 new = replacement(module, name, source)
                 if new is not source:
                     parameter.data = new
-                    _release_pages(source, mappings)
+                    release_pages(source, mappings)
             for name, buffer in module.named_buffers(recurse=False):
                 new = replacement(module, name, buffer)
                 if new is not buffer:
                     module._buffers[name] = new
-                    _release_pages(buffer, mappings)
+                    release_pages(buffer, mappings)
 
 
-def _file_mappings(suffix: str) -> list[tuple[int, int]]:
-    """Address ranges of this process's mappings of files whose name ends with ``suffix`` (Linux; else none)."""
+def mappings_holding(tensors: Iterable) -> list[tuple[int, int]]:
+    """Address ranges of the file mappings that hold any of ``tensors``: a model's checkpoint files, whatever their
+    names (a hub cache's ``blobs/<hash>``, a local ``*.safetensors``, langspan's converted-model cache)."""
+    pointers = sorted(tensor.data_ptr() for tensor in tensors if tensor.device.type == "cpu")
+    holding = []
+    for low, high in file_mappings():
+        first = bisect.bisect_left(pointers, low)
+        if first < len(pointers) and pointers[first] < high:
+            holding.append((low, high))
+    return holding
+
+
+def file_mappings() -> list[tuple[int, int]]:
+    """Address ranges of this process's file-backed mappings (Linux; elsewhere none, and nothing is released)."""
     try:
         lines = MAPS.read_text().splitlines()
     except OSError:
@@ -115,13 +138,13 @@ def _file_mappings(suffix: str) -> list[tuple[int, int]]:
     ranges = []
     for line in lines:
         fields = line.split(maxsplit=5)
-        if len(fields) == 6 and fields[5].endswith(suffix):
+        if len(fields) == 6 and fields[5].startswith("/"):  # anonymous memory has no path, [heap] and [stack] brackets
             low, high = (int(address, 16) for address in fields[0].split("-"))
             ranges.append((low, high))
     return ranges
 
 
-def _release_pages(tensor, mappings: list[tuple[int, int]]) -> bool:
+def release_pages(tensor, mappings: list[tuple[int, int]]) -> bool:
     """Drop the resident pages of a tensor that lives in a mapped checkpoint file; True if it did.
 
     Only whole pages inside the tensor, and only inside a file mapping: there ``MADV_DONTNEED`` loses nothing (a

@@ -15,6 +15,8 @@ from typing import Protocol
 from ..errors import ModelError
 from .base import Classifier, LoadOptions, ModelInfo
 from .wav2vec2 import FAMILY as WAV2VEC2
+from .whisper import FAMILY as WHISPER
+from .whisper_ct2 import FAMILY as WHISPER_CT2
 
 
 class Family(Protocol):
@@ -29,7 +31,9 @@ class Family(Protocol):
 
 def families() -> list[Family]:
     """The known families, most specific first."""
-    return [WAV2VEC2]
+    # faster-whisper folders before transformers Whisper (an uncached hub id named "…faster-whisper…" is both by
+    # name); the wav2vec2 family accepts anything left, so it comes last.
+    return [WHISPER_CT2, WHISPER, WAV2VEC2]
 
 
 def family_for(model: str, revision: str | None = None) -> Family:

@@ -18,9 +18,10 @@ import numpy as np
 
 from ..errors import ModelError, UsageError
 from ..languages import to_iso639_3
+from . import cache
 from .base import DEFAULT_MODEL, LoadOptions, ModelInfo, linear_parameters, prepare_torch, resolve_precision
 from .cpu_memory import reuse_large_buffers
-from .hub import hf_config, model_error
+from .hub import hf_config, model_error, snapshot_commit
 from .quantize import convert, quantize_int8
 
 
@@ -39,7 +40,7 @@ class Wav2Vec2Family:
             raise ModelError(f"model {model!r} has no id2label: not a language classifier")
         raw = tuple(str(id2label[i]) for i in range(len(id2label)))
         # Echo the exact weights used: the hub commit when the checkpoint came from the hub cache.
-        commit = revision or getattr(config, "_commit_hash", None)
+        commit = revision or getattr(config, "_commit_hash", None) or snapshot_commit(model, revision)
         return ModelInfo(self.name, model, commit, tuple(_iso639_3(label) for label in raw), raw)
 
     def load(self, options: LoadOptions) -> HFClassifier:
@@ -64,25 +65,14 @@ class HFClassifier:
     """A transformers audio-classification checkpoint, run batched under ``torch.inference_mode``."""
 
     def __init__(self, options: LoadOptions | str = DEFAULT_MODEL, info: ModelInfo | None = None, **load) -> None:
-        import torch  # imported here so `langspan --help` and the writers stay fast
-
         if isinstance(options, str):  # HFClassifier("path", device="cpu"): the short form for scripts and tests
             options = LoadOptions(model=options, **load)
         self.device = prepare_torch(options)
         self.info = info or FAMILY.read_info(options.model, options.revision)
-        self.feature_extractor, self.model = _load(options.model, options.revision)
-        self.precision = resolve_precision(options.precision, self.device, linear_parameters(self.model))
+        self.feature_extractor = _feature_extractor(options.model, options.revision)
+        self.model, self.precision = _network(options, self.device)
         # int8 keeps fp32 activations between its quantized linear layers.
-        self.dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(self.precision, torch.float32)
-        convert(self.model, self.device, self.dtype)
-        self.model.eval()
-        if self.device == "cpu":
-            reuse_large_buffers()  # ~20% faster forward passes on glibc, see cpu_memory.py
-        if self.precision == "int8":
-            self.model = quantize_int8(self.model)
-            # The replaced fp32 Linear layers sit in reference cycles; collecting them now unmaps the checkpoint
-            # file (see quantize.py) instead of whenever the collector next runs.
-            gc.collect()
+        self.dtype = torch_dtype(self.precision)
         self.sampling_rate = getattr(self.feature_extractor, "sampling_rate", self.info.sample_rate)
 
     @property
@@ -112,12 +102,77 @@ class HFClassifier:
         return torch.softmax(logits.float(), dim=-1).cpu().numpy()
 
 
-def _load(model: str, revision: str | None):
-    from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
+def _network(options: LoadOptions, device: str):
+    """(the network in its precision, the precision): from the converted-model cache when it has an entry (see
+    cache.py), else loaded and converted (and then cached)."""
+    config = hf_config(options.model, options.revision)
+    frame = skeleton(options.model, config)
+    precision = resolve_precision(options.precision, device, linear_parameters(frame))
+    commit = getattr(config, "_commit_hash", None) or snapshot_commit(options.model, options.revision)
+    entry = cache.entry_for(options.model, commit, precision) if options.cache else None
+    if entry is not None:
+        if device == "cpu":
+            reuse_large_buffers()
+        network = entry.load(frame)
+        if network is not None:
+            convert(network, device, torch_dtype(precision))  # to the GPU if that is the device; on the CPU, nothing
+            return network, precision
+    network = _converted(options, device, precision)
+    if entry is not None:
+        entry.store(network)
+    return network, precision
+
+
+def _converted(options: LoadOptions, device: str, precision: str):
+    """The checkpoint loaded and converted to ``precision``, in bounded memory (see quantize.py)."""
+    network = _pretrained(options.model, options.revision)
+    convert(network, device, torch_dtype(precision))
+    network.eval()
+    if device == "cpu":
+        reuse_large_buffers()  # ~20% faster forward passes on glibc, see cpu_memory.py
+    if precision == "int8":
+        network = quantize_int8(network)
+        # The replaced fp32 Linear layers sit in reference cycles; collecting them now unmaps the checkpoint
+        # file (see quantize.py) instead of whenever the collector next runs.
+        gc.collect()
+    return network
+
+
+def torch_dtype(precision: str):
+    """The dtype of the network's weights and activations (int8 layers take and give fp32 activations)."""
+    import torch
+
+    return {"fp16": torch.float16, "bf16": torch.bfloat16}.get(precision, torch.float32)
+
+
+def skeleton(model: str, config):
+    """The network without weights (on the meta device: no memory, no initialisation), built from its configuration:
+    its sizes decide ``auto`` precision, and a cached model's tensors are put into it."""
+    import copy
+
+    import torch
+    from transformers import AutoModelForAudioClassification
 
     try:
-        feature_extractor = AutoFeatureExtractor.from_pretrained(model, revision=revision)
-        network = AutoModelForAudioClassification.from_pretrained(model, revision=revision)
+        with torch.device("meta"):
+            return AutoModelForAudioClassification.from_config(copy.deepcopy(config)).eval()
     except (OSError, ValueError, KeyError) as error:
         raise model_error(model, error) from error
-    return feature_extractor, network
+
+
+def _feature_extractor(model: str, revision: str | None):
+    from transformers import AutoFeatureExtractor
+
+    try:
+        return AutoFeatureExtractor.from_pretrained(model, revision=revision)
+    except (OSError, ValueError, KeyError) as error:
+        raise model_error(model, error) from error
+
+
+def _pretrained(model: str, revision: str | None):
+    from transformers import AutoModelForAudioClassification
+
+    try:
+        return AutoModelForAudioClassification.from_pretrained(model, revision=revision)
+    except (OSError, ValueError, KeyError) as error:
+        raise model_error(model, error) from error

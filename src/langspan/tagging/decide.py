@@ -162,7 +162,7 @@ class StreamTag:
 
 
 @dataclass(frozen=True)
-class FileResult:
+class TagResult:
     """What ``tag_file`` did to one input."""
 
     source: str
@@ -181,7 +181,7 @@ def tag_file(
     options: TagOptions | None = None,
     classifier: Classifier | Callable[[], Classifier] | None = None,
     progress: ProgressCallback | None = None,
-) -> FileResult:
+) -> TagResult:
     """Decide the language of each selected audio stream of ``path`` and, when options say where, write the tags.
 
     ``classifier`` is a loaded classifier, or a function returning one, called only if a stream needs analysing
@@ -212,7 +212,7 @@ def tag_file(
             source, changes, before, output=options.output, overwrite=options.overwrite, engine=options.engine
         )
         written = str(target)
-    return FileResult(str(source), container.convention, plan, written)
+    return TagResult(str(source), container.convention, plan, written)
 
 
 def existing_tag(tag: str | None) -> str | None:
@@ -307,7 +307,7 @@ def plan_stream(
     return StreamTag(stream, old, detected, new, "set")
 
 
-def result_document(result: FileResult, options: TagOptions) -> dict[str, Any]:
+def result_document(result: TagResult, options: TagOptions) -> dict[str, Any]:
     """The JSON report of one input."""
     return {
         "schema": "langspan.tag",

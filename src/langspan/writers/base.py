@@ -93,6 +93,20 @@ def check_target(path: Path, overwrite: bool = True) -> None:
         raise ExportError(f"{path}: already exists (pass --overwrite to replace it)")
 
 
+def creation_mode() -> int:
+    """The mode ``open()`` gives a new file: 0666 less the umask (read from /proc, since reading it with
+    ``os.umask`` means setting it, which other threads could observe)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write through a temporary file in the same folder and rename it: readers never see half a file."""
     folder = path.parent if str(path.parent) else Path(".")
@@ -106,6 +120,7 @@ def write_atomic(path: Path, text: str) -> None:
         raise ExportError(f"{path}: cannot write ({error.strerror or error})") from None
     try:
         with handle:
+            os.fchmod(handle.fileno(), creation_mode())  # not tempfile's private 0600: an output is a normal file
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
