@@ -31,6 +31,8 @@ from .density import AdaptiveDensity, grid_stride
 
 # Decoded chunks (8 s each) read ahead of the model, so ffmpeg decodes while the model works: 32 s, 2 MB.
 PREFETCH_CHUNKS = 4
+# With --density auto, model batches of grid windows per block (see WindowStage).
+AUTO_BLOCK_BATCHES = 4
 
 # (source label, audio seconds done, total seconds or None when the container does not say)
 ProgressCallback = Callable[[str, float, "float | None"], None]
@@ -130,15 +132,18 @@ class WindowStage:
         self.options = options
         self.predict = RestrictedPredictor(classifier, options.languages)
         self.gate = SpeechGate(options)
-        # Probes need recent audio only: as far back as a change of language can still be undecided.
-        self.audio = AudioBuffer(refine_history(options, spec), spec.sample_rate)
-        self.refiner = BoundaryRefiner(ClassifierProbe(self.predict, self.audio), spec.window, options.refine_probes)
         self.spec = spec
-        # Dense: every speech window, a model batch at a time. Auto: blocks of ``stride`` batches, of which the grid
-        # is about one batch and the windows between anchors that disagree are the rest (engine/density.py).
+        # Dense: every speech window, a model batch at a time. Auto: blocks of AUTO_BLOCK_BATCHES × ``stride``
+        # batches: the grid is about AUTO_BLOCK_BATCHES full batches, and the windows between anchors that disagree
+        # gather into batches of their own (engine/density.py). Small blocks would send most refills one by one,
+        # and a model call of one window costs far more per window than a full batch (measured in
+        # docs/benchmarks.md).
         stride = grid_stride(options.min_span or 0.0, spec.seconds(spec.hop_samples)) if options.density == "auto" else 1
         self.density = AdaptiveDensity(stride)
-        self.block_size = options.batch_size * stride
+        self.block_size = options.batch_size * (stride * AUTO_BLOCK_BATCHES if stride > 1 else 1)
+        # Probes need recent audio only: as far back as a change of language can still be undecided.
+        self.audio = AudioBuffer(refine_history(options, spec, self.block_size), spec.sample_rate)
+        self.refiner = BoundaryRefiner(ClassifierProbe(self.predict, self.audio), spec.window, options.refine_probes)
         self.kept: list[WindowResult] = []  # every result, only with include_windows
         self.windows = self.classified = self.inferred = 0
 
@@ -254,12 +259,13 @@ def build_timeline(
     )
 
 
-def refine_history(options: DetectOptions, spec: WindowSpec) -> float:
+def refine_history(options: DetectOptions, spec: WindowSpec, block: int | None = None) -> float:
     """Seconds of audio to keep for probes: a language change is final at most ``MAX_LAG`` speech windows plus one
-    batch and ``min_span`` after its windows were read (≈ 65 s, 4 MB, at the defaults)."""
+    block of windows (a model batch when dense) and ``min_span`` after its windows were read (≈ 65 s, 4 MB, dense
+    at the defaults; ≈ 170 s, 11 MB, with ``--density auto``'s blocks of 64 windows)."""
     hop = spec.seconds(spec.hop_samples)
     min_span = options.min_span or 0.0
-    return (MAX_LAG + options.batch_size + 3) * hop + min_span + spec.window
+    return (MAX_LAG + (block or options.batch_size) + 3) * hop + min_span + spec.window
 
 
 class SampleCounter:
