@@ -67,6 +67,7 @@ def test_a_cached_model_gives_bit_identical_outputs(cache_folder, monkeypatch, p
     assert warm.precision == precision
 
 
+@pytest.mark.slow
 def test_the_cached_int8_model_has_int8_layers(cache_folder):
     import torch
     from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
@@ -203,6 +204,7 @@ def test_no_cache_on_the_command_line(cache_folder, command):
     assert len(_entries(cache_folder)) == 1
 
 
+@pytest.mark.slow
 def test_tag_passes_no_cache_on(cache_folder, tmp_path, monkeypatch, tiny_classifier):
     from langspan.cli import tag
 
