@@ -36,9 +36,10 @@ def test_large_buffers_are_reused_instead_of_faulted_in_again():
     assert reused["applied"] is True
     pages_per_buffer = (64 << 20) // 4096
     assert default["faults"] > 10 * pages_per_buffer  # glibc maps and unmaps a 64 MB block every time
-    # Faulted in once, then reused: a few times the pages of one buffer at most (the kernel may still reclaim idle
-    # heap pages now and then), against 20 buffers' worth.
-    assert reused["faults"] < default["faults"] / 4
+    # Faulted in once, then reused, against 20 buffers' worth without reuse. Quiet, it is 1-3 buffers' worth; on a
+    # loaded machine this host's proactive reclaim (DAMON) pages idle heap out between iterations and it was seen at
+    # 5-6 buffers' worth (82k-98k of 328k faults), so the bound is half: no reuse at all still fails it by far.
+    assert reused["faults"] < default["faults"] / 2
 
 
 @pytest.mark.slow
