@@ -53,6 +53,7 @@ def _entries(folder: Path) -> list[Path]:
 
 
 @pytest.mark.parametrize("precision", ["int8", "bf16"])
+@pytest.mark.slow
 def test_a_cached_model_gives_bit_identical_outputs(cache_folder, monkeypatch, precision):
     fresh = HFClassifier(str(STANDIN_MODEL), device="cpu", precision=precision, cache=False).predict(AUDIO)
     assert _entries(cache_folder) == []  # cache=False writes nothing
@@ -66,6 +67,7 @@ def test_a_cached_model_gives_bit_identical_outputs(cache_folder, monkeypatch, p
     assert warm.precision == precision
 
 
+@pytest.mark.slow
 def test_the_cached_int8_model_has_int8_layers(cache_folder):
     import torch
     from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
@@ -84,6 +86,7 @@ def test_fp32_is_not_cached(cache_folder):
 
 
 @pytest.mark.parametrize("damage", ["truncated", "garbage", "flipped byte", "empty"])
+@pytest.mark.slow
 def test_a_damaged_entry_is_detected_and_rebuilt(cache_folder, damage):
     fresh = HFClassifier(str(STANDIN_MODEL), device="cpu", precision="int8").predict(AUDIO)
     (entry,) = _entries(cache_folder)
@@ -167,6 +170,7 @@ print(json.dumps(HFClassifier(sys.argv[1], device="cpu", precision="int8").predi
 """
 
 
+@pytest.mark.slow
 def test_processes_converting_at_once_leave_one_whole_entry(cache_folder, no_conversion):
     env = {**os.environ, "PYTHONPATH": str(SRC), "HF_HUB_OFFLINE": "1", "LANGSPAN_CACHE_DIR": str(cache_folder)}
     command = [sys.executable, "-c", CONVERT, str(STANDIN_MODEL)]
@@ -189,6 +193,7 @@ def test_cache_changes_neither_the_fingerprint_nor_the_echoed_options():
 
 
 @pytest.mark.parametrize("command", ["detect", "scan"])
+@pytest.mark.slow
 def test_no_cache_on_the_command_line(cache_folder, command):
     arguments = [command, str(MEDIA / "chirp.mp3"), "--model", str(TINY_MODEL), "--precision", "int8", "-q"]
     result = CliRunner().invoke(app, [*arguments, "--no-cache"])
@@ -199,6 +204,7 @@ def test_no_cache_on_the_command_line(cache_folder, command):
     assert len(_entries(cache_folder)) == 1
 
 
+@pytest.mark.slow
 def test_tag_passes_no_cache_on(cache_folder, tmp_path, monkeypatch, tiny_classifier):
     from langspan.cli import tag
 
@@ -212,6 +218,7 @@ def test_tag_passes_no_cache_on(cache_folder, tmp_path, monkeypatch, tiny_classi
         assert seen[-1].cache is expected
 
 
+@pytest.mark.slow
 def test_a_hub_model_is_cached_by_its_snapshot_commit(tmp_path, cache_folder):
     from model_builders import as_hub_cache
 

@@ -148,6 +148,7 @@ def test_cli_output_json_and_input_untouched(tmp_path):
     assert sha256(path) == digest
 
 
+@pytest.mark.slow
 def test_cli_errors_are_one_line_and_write_nothing(tmp_path):
     path = two_languages(tmp_path, "talk.mp3", seconds=3)
     code, stdout, stderr = run(str(tmp_path / "missing.mp3"), "--in-place", "--model", str(TINY_MODEL))

@@ -59,6 +59,7 @@ def _load_peak(model: str, precision: str, **environment: str) -> float:
 
 
 @pytest.mark.parametrize("layout", ["folder", "hub cache"])
+@pytest.mark.slow
 def test_int8_loading_does_not_make_the_fp32_checkpoint_resident(model_folder, tmp_path, layout):
     # The hub cache maps blobs/<hash>, not model.safetensors: the layout the default model is loaded from.
     if layout == "folder":

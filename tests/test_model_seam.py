@@ -80,6 +80,7 @@ def test_a_classifier_without_info_gets_langspan_defaults():
     assert info_of(plain).window == 2.0 and info_of(plain).labels == ("eng",)
 
 
+@pytest.mark.slow
 def test_a_hub_model_reports_the_snapshot_commit_it_was_loaded_from(tmp_path):
     """transformers 5 no longer sets config._commit_hash: the revision echoed in outputs comes from the hub cache."""
     import hashlib
