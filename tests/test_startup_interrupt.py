@@ -107,3 +107,20 @@ def test_a_run_leaves_nothing_in_the_temporary_directory(tmp_path: Path) -> None
     assert result.returncode == 0, result.stderr
     assert list((tmp_path / "tmp").iterdir()) == []
     assert (tmp_path / "cache" / "torch" / "inductor").is_dir()
+
+
+def test_a_ctrl_c_inside_a_finalizer_is_raised_at_the_next_safe_point(monkeypatch) -> None:
+    """Regression: a SIGINT that landed in a ``__del__`` (the regex package's, while transformers loads) raised
+    KeyboardInterrupt there, which Python prints and drops: the command went on and wrote its output, exit 0."""
+    from types import SimpleNamespace
+
+    from langspan import _entry
+
+    monkeypatch.setattr(_entry, "_interrupt_seen", False)
+    _entry.raise_if_interrupted()  # nothing pending: no-op
+    finalizer = SimpleNamespace(f_code=SimpleNamespace(co_name="__del__"))
+    _entry._keyboard_interrupt(signal.SIGINT, finalizer)  # noted, not raised inside the finalizer
+    with pytest.raises(KeyboardInterrupt):
+        _entry.raise_if_interrupted()
+    with pytest.raises(KeyboardInterrupt):  # anywhere else it raises at once, as Python's own handler does
+        _entry._keyboard_interrupt(signal.SIGINT, SimpleNamespace(f_code=SimpleNamespace(co_name="detect")))

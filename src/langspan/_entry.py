@@ -49,7 +49,28 @@ def _torch_cache_outside_tmp() -> None:
         os.environ["TORCHINDUCTOR_CACHE_DIR"] = folder
 
 
+_interrupt_seen = False
+
+
+def _keyboard_interrupt(signum: int, frame: object) -> None:
+    """Python's own behaviour (raise KeyboardInterrupt), except inside a ``__del__`` finalizer: Python prints and
+    drops an exception raised there, so the command would go on and write its outputs as if never interrupted
+    (seen with the ``regex`` package's finalizers while transformers loads). There the interrupt is only noted, and
+    ``raise_if_interrupted`` raises it at the next safe point."""
+    global _interrupt_seen
+    _interrupt_seen = True
+    if getattr(getattr(frame, "f_code", None), "co_name", "") == "__del__":
+        return
+    raise KeyboardInterrupt
+
+
 def end_of_startup() -> None:
     """Ctrl-C raises KeyboardInterrupt again (for the commands' own clean-up); a no-op when ``main`` did not run."""
     if signal.getsignal(signal.SIGINT) is _interrupted:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGINT, _keyboard_interrupt)
+
+
+def raise_if_interrupted() -> None:
+    """Raise the KeyboardInterrupt of a Ctrl-C that arrived inside a finalizer (see ``_keyboard_interrupt``)."""
+    if _interrupt_seen:
+        raise KeyboardInterrupt

@@ -13,6 +13,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from .._entry import raise_if_interrupted
 from ..engine.batch import FAILED, OK, SKIPPED, Batch, FileResult
 from ..errors import UsageError
 from ..frontend.spool import STDIN_NAME
@@ -48,6 +49,7 @@ def run_batch(batch: Batch, engine: str, ray_settings: Any, quiet: bool, console
         warned = 0
         try:
             for result in results:
+                raise_if_interrupted()  # see langspan._entry
                 warned = _warn(batch.notes, warned)
                 counts[result.status] += 1
                 audio += result.audio_seconds

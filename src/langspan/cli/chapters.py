@@ -21,6 +21,7 @@ from ..models.base import DEFAULT_MODEL
 from ..options import DetectOptions
 from ..writers.chapters import podcast_chapters_document
 from .common import (
+    DEFAULTS,
     DebugOption,
     DeviceOption,
     LanguagesOption,
@@ -56,8 +57,8 @@ def chapters_command(
     ] = False,
     model: ModelOption = DEFAULT_MODEL,
     revision: RevisionOption = None,
-    device: DeviceOption = "auto",
-    batch_size: Annotated[int, typer.Option(help="Windows per model call.")] = 8,
+    device: DeviceOption = DEFAULTS.device,
+    batch_size: Annotated[int, typer.Option(help="Windows per model call.")] = DEFAULTS.batch_size,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table or progress on stderr.")] = False,
     debug: DebugOption = False,
 ) -> None:

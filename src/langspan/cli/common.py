@@ -20,10 +20,14 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
+from .._entry import raise_if_interrupted
 from ..errors import LangspanError, UsageError
 from ..frontend import media
+from ..options import DetectOptions
 
 stderr = Console(stderr=True, highlight=False)
+# Every command's option defaults come from here: one source, the library's own.
+DEFAULTS = DetectOptions()
 
 ModelOption = Annotated[str, typer.Option("--model", "-m", help="Hugging Face model id or local checkpoint folder.")]
 RevisionOption = Annotated[str | None, typer.Option(help="Model revision (branch, tag or commit) on the hub.")]
@@ -129,6 +133,7 @@ def progress_bar(quiet: bool):
         tasks: dict[str, TaskID] = {}
 
         def update(label: str, done: float, total: float | None) -> None:
+            raise_if_interrupted()  # see langspan._entry: a dropped Ctrl-C is raised at the next batch
             if label not in tasks:
                 tasks[label] = bar.add_task(Path(label).name, total=total, done="")
             bar.update(tasks[label], completed=done, total=total, done=f"{done:.0f}/{total or 0:.0f} s audio")

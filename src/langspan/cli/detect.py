@@ -25,6 +25,7 @@ from ..segmentation.segmenter import MIN_CONFIDENCE, MIN_SPAN, SWITCH_PENALTY
 from ..writers import ALL_FORMATS, WRITERS, Writer
 from .batch import check_batch, ray_settings_for, run_batch
 from .common import (
+    DEFAULTS,
     CacheOption,
     DebugOption,
     DeviceOption,
@@ -44,7 +45,6 @@ from .common import (
 )
 from .output import check_destination, print_span, print_table, streaming_writer, write_outputs, writers_for
 
-DEFAULTS = DetectOptions()
 OPTION_FIELDS = tuple(field.name for field in fields(DetectOptions))
 # Rich reads [words] as markup: a literal bracket in a help text is escaped.
 FAMILY = "\\[default: the model family's; %g for MMS-LID]"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from rich.table import Table
 
+from .._entry import raise_if_interrupted
 from ..errors import UsageError
 from ..frontend.spool import STDIN_NAME
 from ..timeline import Timeline
@@ -50,6 +51,7 @@ def write_outputs(
 ) -> None:
     """Every output of one input, or none: all destinations are checked first, and a failed write takes back the
     files this call already wrote."""
+    raise_if_interrupted()  # a Ctrl-C that Python dropped in a finalizer must not let the outputs through
     if (output is None and output_dir is None) or str(output) == STDIN_NAME:
         for writer in writers:
             sys.stdout.write(writer.dumps_all(timelines))

@@ -19,6 +19,7 @@ from ..languages import parse_language_list
 from ..models.base import DEFAULT_MODEL
 from ..options import DetectOptions
 from .common import (
+    DEFAULTS,
     CacheOption,
     DebugOption,
     DeviceOption,
@@ -35,7 +36,6 @@ from .common import (
 )
 
 RULE = StoppingRule()
-DEFAULTS = DetectOptions()
 
 
 def scan_command(

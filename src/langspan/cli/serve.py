@@ -20,7 +20,7 @@ from ..engine.local import load_classifier
 from ..errors import LangspanError, UsageError
 from ..models.base import DEFAULT_MODEL
 from ..options import DetectOptions
-from .common import DebugOption, DeviceOption, ModelOption, RevisionOption, ThreadsOption, errors_to_exit
+from .common import DEFAULTS, DebugOption, DeviceOption, ModelOption, RevisionOption, ThreadsOption, errors_to_exit
 
 SERVE_MODULES = ("fastapi", "uvicorn", "python_multipart")
 SIZE_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
@@ -40,9 +40,9 @@ def serve_command(
     upload_timeout: Annotated[float, typer.Option(help="Seconds an upload may stall before it is dropped.")] = 30.0,
     model: ModelOption = DEFAULT_MODEL,
     revision: RevisionOption = None,
-    device: DeviceOption = "auto",
-    precision: Annotated[str, typer.Option(help="auto, fp32, int8, fp16 or bf16.")] = "auto",
-    batch_size: Annotated[int, typer.Option(help="Windows per model call.")] = 8,
+    device: DeviceOption = DEFAULTS.device,
+    precision: Annotated[str, typer.Option(help="auto, fp32, int8, fp16 or bf16.")] = DEFAULTS.precision,
+    batch_size: Annotated[int, typer.Option(help="Windows per model call.")] = DEFAULTS.batch_size,
     threads: ThreadsOption = None,
     access_log: Annotated[bool, typer.Option(help="Log every request on stderr.")] = False,
     debug: DebugOption = False,

@@ -19,6 +19,7 @@ from ..languages import parse_language_list
 from ..models.base import DEFAULT_MODEL
 from ..options import DetectOptions
 from .common import (
+    DEFAULTS,
     DebugOption,
     DeviceOption,
     LanguagesOption,
@@ -54,8 +55,8 @@ def split_command(
     languages: LanguagesOption = None,
     model: ModelOption = DEFAULT_MODEL,
     revision: RevisionOption = None,
-    device: DeviceOption = "auto",
-    batch_size: Annotated[int, typer.Option(help="Windows per model call.")] = 8,
+    device: DeviceOption = DEFAULTS.device,
+    batch_size: Annotated[int, typer.Option(help="Windows per model call.")] = DEFAULTS.batch_size,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table or progress on stderr.")] = False,
     debug: DebugOption = False,
 ) -> None:

@@ -22,6 +22,7 @@ from ..models.base import DEFAULT_MODEL
 from ..options import DetectOptions
 from ..tagging.decide import DEFAULT_MIN_CONFIDENCE, TagOptions, TagResult, result_document, tag_file
 from .common import (
+    DEFAULTS,
     CacheOption,
     DebugOption,
     DeviceOption,
@@ -69,8 +70,8 @@ def tag_command(
     json_output: Annotated[bool, typer.Option("--json", help="One JSON report per input on stdout.")] = False,
     model: ModelOption = DEFAULT_MODEL,
     revision: RevisionOption = None,
-    device: DeviceOption = "auto",
-    batch_size: Annotated[int, typer.Option(help="Windows per model call.")] = 8,
+    device: DeviceOption = DEFAULTS.device,
+    batch_size: Annotated[int, typer.Option(help="Windows per model call.")] = DEFAULTS.batch_size,
     cache: CacheOption = True,
     stall_timeout: StallTimeoutOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table or progress on stderr.")] = False,
