@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..durable import fsync_folder
 from .cpu_memory import give_back_free_heap
 from .quantize import mappings_holding, release_pages
 
@@ -129,7 +130,7 @@ class CacheEntry:
                 handle.flush()
                 os.fsync(handle.fileno())  # the data is on disk before the name points at it
             os.replace(temporary, self.path)  # atomic: readers see the old entry or this one, whole
-            _fsync_folder(self.path.parent)
+            fsync_folder(self.path.parent)
             return True
         except (OSError, NotCacheable) as error:
             return _cannot_write(error)
@@ -286,20 +287,6 @@ def _bytes_of(tensor) -> memoryview:
 
     flat = tensor.detach().to("cpu").contiguous().reshape(-1)
     return memoryview(flat.view(torch.uint8).numpy()) if flat.numel() else memoryview(b"")
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename itself durable (POSIX; a no-op where folders cannot be opened)."""
-    try:
-        descriptor = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
 
 
 # ------------------------------------------------------------------------------------------------------ reading

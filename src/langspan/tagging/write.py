@@ -38,6 +38,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..durable import fsync_file, fsync_folder
 from ..errors import ExportError, MediaError, UsageError
 from ..frontend import media
 from ..frontend.media import local_url
@@ -165,12 +166,12 @@ def replace_verified(
     check_room(source, destination)
     with temporary_beside(destination) as temporary:
         produce(temporary)
-        _fsync(temporary)
+        fsync_file(temporary)
         check(media.probe_raw(temporary))
         verify_packets(source, temporary, f"{source}: the new copy")
         os.chmod(temporary, stat.S_IMODE(os.stat(source).st_mode))
         os.replace(temporary, destination)
-    _fsync_folder(destination.parent)
+    fsync_folder(destination.parent)
     return destination
 
 
@@ -409,22 +410,3 @@ def temporary_beside(path: Path) -> Iterator[Path]:
         raise ExportError(f"{path}: cannot write ({error.strerror or error})") from None
     finally:
         temporary.unlink(missing_ok=True)
-
-
-def _fsync(path: Path) -> None:
-    with open(path, "rb") as handle:
-        os.fsync(handle.fileno())
-
-
-def _fsync_folder(folder: Path) -> None:
-    # Makes the rename itself durable; some filesystems cannot fsync a folder, which only weakens that promise.
-    try:
-        descriptor = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
