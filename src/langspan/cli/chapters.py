@@ -15,7 +15,7 @@ from rich.table import Table
 
 from ..editing.chapters import ChaptersResult, add_language_chapters
 from ..engine.local import load_classifier
-from ..errors import LangspanError, ModelError, UsageError
+from ..errors import UsageError
 from ..languages import parse_language_list
 from ..models.base import DEFAULT_MODEL
 from ..options import DetectOptions
@@ -28,9 +28,8 @@ from .common import (
     ModelOption,
     RevisionOption,
     errors_to_exit,
-    exit_interrupted,
     progress_bar,
-    report,
+    run_each,
     sigterm_as_interrupt,
     stderr,
 )
@@ -84,27 +83,19 @@ def chapters_command(
         classifier = load_classifier(options)
     if not (in_place or output is not None or quiet):
         stderr.print("langspan: dry run, nothing is written (pass --in-place or --output FILE to write)")
-    failures = 0
-    for path in inputs:
-        try:
-            with sigterm_as_interrupt(), progress_bar(quiet) as progress:
-                result = add_language_chapters(
-                    path, options, stream=stream, output=output, in_place=in_place, overwrite=overwrite,
-                    replace=replace, classifier=classifier, progress=progress,
-                )  # fmt: skip
-            if json_output:
-                sys.stdout.write(json.dumps(podcast_chapters_document(result.timeline), ensure_ascii=False) + "\n")
-                sys.stdout.flush()
-            if not quiet:
-                _print_chapters(result)
-        except ModelError as error:
-            report(error, debug)
-            raise typer.Exit(1) from None
-        except LangspanError as error:
-            failures += 1
-            report(error, debug)
-        except KeyboardInterrupt as interrupt:  # the file being written was left as it was, its temporary removed
-            exit_interrupted(interrupt)
+    def chapters_of(path: str) -> None:
+        with sigterm_as_interrupt(), progress_bar(quiet) as progress:
+            result = add_language_chapters(
+                path, options, stream=stream, output=output, in_place=in_place, overwrite=overwrite,
+                replace=replace, classifier=classifier, progress=progress,
+            )  # fmt: skip
+        if json_output:
+            sys.stdout.write(json.dumps(podcast_chapters_document(result.timeline), ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+        if not quiet:
+            _print_chapters(result)
+
+    failures = run_each(inputs, debug, chapters_of)
     if failures:
         raise typer.Exit(1)
 

@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 import traceback
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -21,7 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from .._entry import raise_if_interrupted
-from ..errors import LangspanError, UsageError
+from ..errors import LangspanError, ModelError, UsageError
 from ..frontend import media
 from ..options import DetectOptions
 
@@ -139,3 +140,23 @@ def progress_bar(quiet: bool):
             bar.update(tasks[label], completed=done, total=total, done=f"{done:.0f}/{total or 0:.0f} s audio")
 
         yield update
+
+
+def run_each(inputs: Sequence[str], debug: bool, work: Callable[[str], None]) -> int:
+    """``work`` on each input in turn; the number that failed. A LangspanError is one line on stderr and the next
+    input goes on; a ModelError ends the command (the same model fails every input); Ctrl-C exits 130 (a file
+    being written was left as it was, its temporary removed)."""
+    failures = 0
+    for path in inputs:
+        try:
+            work(path)
+        except ModelError as error:
+            report(error, debug)
+            raise typer.Exit(1) from None
+        except LangspanError as error:
+            failures += 1
+            report(error, debug)
+        except KeyboardInterrupt as interrupt:
+            exit_interrupted(interrupt)
+    return failures
+

@@ -14,7 +14,6 @@ from rich.table import Table
 
 from ..editing.split import SplitResult, split_file
 from ..engine.local import load_classifier
-from ..errors import LangspanError, ModelError
 from ..languages import parse_language_list
 from ..models.base import DEFAULT_MODEL
 from ..options import DetectOptions
@@ -26,9 +25,8 @@ from .common import (
     ModelOption,
     RevisionOption,
     errors_to_exit,
-    exit_interrupted,
     progress_bar,
-    report,
+    run_each,
     sigterm_as_interrupt,
     stderr,
 )
@@ -77,26 +75,18 @@ def split_command(
             languages=parse_language_list(languages) if languages is not None else None,
         )  # fmt: skip
         classifier = load_classifier(options)
-    failures = 0
-    for path in inputs:
-        try:
-            with sigterm_as_interrupt(), progress_bar(quiet) as progress:
-                result = split_file(
-                    path, options, output_dir=output_dir, stream=stream, by_language=by_language, reencode=reencode,
-                    keep_nonspeech=keep_nonspeech, overwrite=overwrite, classifier=classifier, progress=progress,
-                )  # fmt: skip
-            sys.stdout.write(f"{result.manifest}\n")  # the manifest's path: `langspan split … | xargs jq`
-            sys.stdout.flush()
-            if not quiet:
-                _print_pieces(result)
-        except ModelError as error:
-            report(error, debug)
-            raise typer.Exit(1) from None
-        except LangspanError as error:
-            failures += 1
-            report(error, debug)
-        except KeyboardInterrupt as interrupt:  # pieces already written were removed on the way out
-            exit_interrupted(interrupt)
+    def split_one(path: str) -> None:
+        with sigterm_as_interrupt(), progress_bar(quiet) as progress:
+            result = split_file(
+                path, options, output_dir=output_dir, stream=stream, by_language=by_language, reencode=reencode,
+                keep_nonspeech=keep_nonspeech, overwrite=overwrite, classifier=classifier, progress=progress,
+            )  # fmt: skip
+        sys.stdout.write(f"{result.manifest}\n")  # the manifest's path: `langspan split … | xargs jq`
+        sys.stdout.flush()
+        if not quiet:
+            _print_pieces(result)
+
+    failures = run_each(inputs, debug, split_one)
     if failures:
         raise typer.Exit(1)
 

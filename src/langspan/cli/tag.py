@@ -16,7 +16,7 @@ import typer
 from rich.table import Table
 
 from ..engine.local import load_classifier
-from ..errors import LangspanError, ModelError, UsageError
+from ..errors import UsageError
 from ..languages import parse_language_list
 from ..models.base import DEFAULT_MODEL
 from ..options import DetectOptions
@@ -31,9 +31,8 @@ from .common import (
     StallTimeoutOption,
     StreamsOption,
     errors_to_exit,
-    exit_interrupted,
     progress_bar,
-    report,
+    run_each,
     sigterm_as_interrupt,
     stderr,
     use_stall_timeout,
@@ -98,25 +97,20 @@ def tag_command(
     if not (options.writes or check or dry_run or quiet):
         stderr.print("langspan: dry run, nothing is written (pass --in-place or --output FILE to write)")
     classifier = functools.cache(lambda: load_classifier(detect_options))
-    failures = disagreements = 0
-    for path in inputs:
-        try:
-            with sigterm_as_interrupt(), progress_bar(quiet) as progress:
-                result = tag_file(path, options, classifier, progress)
-            if json_output:
-                sys.stdout.write(json.dumps(result_document(result, options), ensure_ascii=False) + "\n")
-                sys.stdout.flush()
-            if not quiet:
-                _print_tag_table(result, check)
-            disagreements += result.disagrees
-        except ModelError as error:  # the same model fails for every input: stop here
-            report(error, debug)
-            raise typer.Exit(1) from None
-        except LangspanError as error:
-            failures += 1
-            report(error, debug)
-        except KeyboardInterrupt as interrupt:  # a file being written was left as it was, its temporary removed
-            exit_interrupted(interrupt)
+    disagreements = 0
+
+    def tag_one(path: str) -> None:
+        nonlocal disagreements
+        with sigterm_as_interrupt(), progress_bar(quiet) as progress:
+            result = tag_file(path, options, classifier, progress)
+        if json_output:
+            sys.stdout.write(json.dumps(result_document(result, options), ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+        if not quiet:
+            _print_tag_table(result, check)
+        disagreements += result.disagrees
+
+    failures = run_each(inputs, debug, tag_one)
     if failures:
         raise typer.Exit(1)
     if check and disagreements:
