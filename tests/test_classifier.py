@@ -54,6 +54,42 @@ def test_int8_quantizes_the_linear_layers():
     assert "quantized" in type(layer).__module__
 
 
+def _front_end_dtype(classifier):
+    return classifier.model.wav2vec2.feature_extractor.conv_layers[0].conv.weight.dtype
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_int8_runs_the_conv_front_end_in_bf16_only_where_the_cpu_has_bf16(native, monkeypatch):
+    import torch
+
+    from langspan.models import quantize
+
+    monkeypatch.setattr(quantize, "native_bf16", lambda: native)
+    classifier = HFClassifier(str(TINY_MODEL), device="cpu", precision="int8", cache=False)
+    assert _front_end_dtype(classifier) == (torch.bfloat16 if native else torch.float32)
+    rng = np.random.default_rng(2)
+    probabilities = classifier.predict([rng.standard_normal(32_000).astype(np.float32) for _ in range(2)])
+    assert probabilities.dtype == np.float32 and np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_the_bf16_front_end_stays_close_to_fp32_and_fp32_stays_fp32(monkeypatch):
+    import torch
+
+    from langspan.models import quantize
+
+    monkeypatch.setattr(quantize, "native_bf16", lambda: True)
+    rng = np.random.default_rng(3)
+    batch = [rng.standard_normal(32_000).astype(np.float32) for _ in range(4)]
+    with_bf16 = HFClassifier(str(TINY_MODEL), device="cpu", precision="int8", cache=False)
+    monkeypatch.setattr(quantize, "native_bf16", lambda: False)
+    without = HFClassifier(str(TINY_MODEL), device="cpu", precision="int8", cache=False)
+    exact = HFClassifier(str(TINY_MODEL), device="cpu", precision="fp32")
+    assert _front_end_dtype(exact) == torch.float32
+    fast, slow = with_bf16.predict(batch), without.predict(batch)
+    assert not np.array_equal(fast, slow)  # the front end really ran in bf16
+    assert np.abs(fast - slow).max() < 0.05
+
+
 def test_auto_is_int8_on_cpu_only_for_large_models():
     from langspan.models.base import INT8_MIN_LINEAR_PARAMETERS, resolve_precision
 

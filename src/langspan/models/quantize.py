@@ -1,7 +1,9 @@
 """int8 quantization and fp16/bf16 conversion of a loaded checkpoint, one tensor at a time, in bounded memory.
 
 Weights become int8 per output channel; activations are quantized per call from their observed range, so no
-calibration data is needed. The convolutional front end and attention products stay fp32. Uses PyTorch's eager
+calibration data is needed. Attention products stay fp32. The convolutional front end runs in bf16 where the CPU
+computes bf16 natively (``bf16_front_end``): it was ~18% of an int8 forward pass in fp32 and takes half that in
+bf16, while int8 through unfold + quantized Linear was slower than bf16 and 2.4% off (docs/benchmarks.md). Uses PyTorch's eager
 x86 (fbgemm) kernels via ``torch.ao.nn.quantized.dynamic.Linear`` — what ``quantize_dynamic`` swaps in. The
 maintained successor, torchao's ``Int8DynamicActivationInt8WeightConfig``, was measured too: in eager mode on CPU
 it is *slower than fp32* (it only gets fast under ``torch.compile``, which costs minutes per input shape), see
@@ -52,6 +54,30 @@ def quantize_int8(model):
             setattr(parent, name, DynamicLinear.from_float(linear))
             release_pages(linear.weight, checkpoint_mappings)
     return model
+
+
+def bf16_front_end(model) -> bool:
+    """Run a wav2vec2-style network's convolutional feature encoder in bf16 (weights and activations; its output
+    goes back to fp32 for the rest of the network), in place, when this CPU computes bf16 natively (AVX-512 BF16 or
+    AMX: oneDNN's check). Returns whether it did. Without native bf16 the emulated kernels are slower than fp32.
+
+    Hooks instead of a wrapper module keep the parameter names, so the converted-model cache is unaffected."""
+    import torch
+
+    base = getattr(model, getattr(model, "base_model_prefix", ""), None)
+    encoder = getattr(base, "feature_extractor", None)
+    if encoder is None or not native_bf16():
+        return False
+    encoder.to(torch.bfloat16)
+    encoder.register_forward_pre_hook(lambda module, args: (args[0].to(torch.bfloat16), *args[1:]))
+    encoder.register_forward_hook(lambda module, args, output: output.float())
+    return True
+
+
+def native_bf16() -> bool:
+    import torch
+
+    return torch.backends.mkldnn.is_available() and bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
 def convert(model, device: str, dtype) -> None:

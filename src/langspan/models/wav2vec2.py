@@ -22,7 +22,7 @@ from . import cache
 from .base import DEFAULT_MODEL, LoadOptions, ModelInfo, linear_parameters, prepare_torch, resolve_precision
 from .cpu_memory import reuse_large_buffers
 from .hub import hf_config, model_error, snapshot_commit
-from .quantize import convert, quantize_int8
+from .quantize import bf16_front_end, convert, quantize_int8
 
 
 class Wav2Vec2Family:
@@ -104,7 +104,15 @@ class HFClassifier:
 
 def _network(options: LoadOptions, device: str):
     """(the network in its precision, the precision): from the converted-model cache when it has an entry (see
-    cache.py), else loaded and converted (and then cached)."""
+    cache.py), else loaded and converted (and then cached). int8 runs its conv front end in bf16 where the CPU
+    can (see quantize.bf16_front_end); that happens after the cache, which keeps the front end in fp32."""
+    network, precision = _cached_or_converted(options, device)
+    if precision == "int8":
+        bf16_front_end(network)
+    return network, precision
+
+
+def _cached_or_converted(options: LoadOptions, device: str):
     config = hf_config(options.model, options.revision)
     frame = skeleton(options.model, config)
     precision = resolve_precision(options.precision, device, linear_parameters(frame))
