@@ -58,6 +58,26 @@ def test_a_clear_track_stops_early_without_decoding_it_all(tmp_path, monkeypatch
     assert result.duration == pytest.approx(120, abs=0.1)
 
 
+def test_the_next_batch_holds_only_the_probes_that_could_end_the_scan():
+    from collections import Counter
+
+    rule = StoppingRule(confidence=0.99, min_probes=8, max_probes=48)
+    assert rule.probes_to_stop(Counter(), 8) == 8  # min_probes first
+    assert rule.probes_to_stop(Counter(eng=6), 8) == 2  # two pauses in the first batch: 2 more, not 8
+    assert rule.probes_to_stop(Counter(eng=7, deu=1), 8) == 2  # 0.980 → 9 of 10 gives 0.994
+    assert rule.probes_to_stop(Counter(eng=4, deu=4), 8) == 8  # far from a stop: a whole batch
+    assert rule.probes_to_stop(Counter(eng=6), 1) == 1
+
+
+@pytest.mark.slow
+def test_a_track_that_needs_two_more_votes_classifies_two_more_probes(tmp_path):
+    track = make_track(tmp_path / "mostly_eng.flac", 120, "gt(t\\,10)")  # probe 8 (at 7.4 s) hears 'deu'
+    classifier = loudness_classifier()
+    (result,) = scan(track, classifier=classifier, min_probes=8, max_probes=32, vad=False)
+    assert dict(result.votes) == {"eng": 9, "deu": 1} and result.confidence >= 0.99
+    assert classifier.calls == [8, 2]  # a batch of 8 would have classified 16 probes for the same answer
+
+
 @pytest.mark.slow
 def test_a_two_language_track_falls_back_to_a_full_pass(tmp_path):
     track = make_track(tmp_path / "half_half.flac", 80, "lt(mod(t\\,8)\\,4)")  # 4 s eng, 4 s deu, alternating

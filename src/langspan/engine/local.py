@@ -7,9 +7,9 @@ options for that model, and runs each stream through the engine core (``engine.c
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -31,6 +31,15 @@ def load_classifier(options: DetectOptions) -> Classifier:
     classifier = load_family_classifier(options.load_options())
     RestrictedPredictor(classifier, options.languages)  # fail before any input if the model lacks a language
     return classifier
+
+
+def obtain_classifier(classifier: Classifier | Callable[[], Classifier] | None, options: DetectOptions) -> Classifier:
+    """The classifier itself, from its factory (called now), or loaded from ``options``."""
+    if classifier is None:
+        return load_classifier(options)
+    if hasattr(classifier, "predict"):
+        return cast(Classifier, classifier)
+    return classifier()
 
 
 def effective_options(options: DetectOptions, classifier: Classifier) -> DetectOptions:

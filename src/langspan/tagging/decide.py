@@ -26,10 +26,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from ..engine.core import ProgressCallback
-from ..engine.local import detect, load_classifier
+from ..engine.local import detect, obtain_classifier
 from ..engine.sparse import ScanResult, scan
 from ..errors import UsageError
 from ..frontend import media
@@ -237,23 +237,15 @@ def track_languages(
         return {}
     languages = options.languages if options.languages is not None else options.detect.languages
     detect_options = replace(options.detect, streams=tuple(streams), languages=languages)
-    model = _classifier(classifier, detect_options)
     if options.full_pass:
+        model = obtain_classifier(classifier, detect_options)
         timelines = detect(
             source, detect_options, classifier=model, progress=progress, media_info=media_info, density="dense"
         )
         return {timeline.stream: track_language(timeline) for timeline in timelines}  # type: ignore[misc]
-    results = scan(source, detect_options, classifier=model, progress=progress, media_info=media_info)
+    # The scan loads a model still to be loaded itself, while its first probes decode.
+    results = scan(source, detect_options, classifier=classifier, progress=progress, media_info=media_info)
     return {result.stream: scanned_track_language(result) for result in results}  # type: ignore[misc]
-
-
-def _classifier(classifier: Classifier | Callable[[], Classifier] | None, options: DetectOptions) -> Classifier:
-    """The classifier itself, from its factory, or loaded from ``options`` (which also checks the languages)."""
-    if classifier is None:
-        return load_classifier(options)
-    if hasattr(classifier, "predict"):
-        return cast(Classifier, classifier)
-    return classifier()
 
 
 def scanned_track_language(result: ScanResult) -> TrackLanguage:

@@ -34,6 +34,7 @@ import stat
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,11 +165,12 @@ def replace_verified(
     was. Returns the file written."""
     destination = (output or source).resolve()  # through a symlink: replace its target, keep the link
     check_room(source, destination)
-    with temporary_beside(destination) as temporary:
+    with ThreadPoolExecutor(max_workers=1) as pool, temporary_beside(destination) as temporary:
+        source_packets = pool.submit(packet_counts, source)  # read while the copy is made (~0.2 s for 1 h of MKV)
         produce(temporary)
         fsync_file(temporary)
         check(media.probe_raw(temporary))
-        verify_packets(source, temporary, f"{source}: the new copy")
+        verify_packets(source, temporary, f"{source}: the new copy", source_packets.result())
         os.chmod(temporary, stat.S_IMODE(os.stat(source).st_mode))
         os.replace(temporary, destination)
     fsync_folder(destination.parent)
@@ -252,10 +254,11 @@ def packet_counts(path: Path) -> dict[int, int]:
     return {int(stream["index"]): int(stream.get("nb_read_packets") or 0) for stream in streams}
 
 
-def verify_packets(source: Path, copy: Path, label: str) -> None:
+def verify_packets(source: Path, copy: Path, label: str, source_packets: dict[int, int] | None = None) -> None:
     """MediaError unless every stream the copy carries has as many packets as in the source: the header checks of
-    ``verify`` cannot see a copy cut short (a disk that filled up while ffmpeg still exited 0)."""
-    old, new = packet_counts(source), packet_counts(copy)
+    ``verify`` cannot see a copy cut short (a disk that filled up while ffmpeg still exited 0). ``source_packets``
+    is ``packet_counts(source)`` when the caller has counted them already."""
+    old, new = source_packets or packet_counts(source), packet_counts(copy)
     kept = _kept_streams(media.probe_raw(source))
     source_streams = [index for index in sorted(old) if index in kept]
     copied = [new[index] for index in sorted(new)]
