@@ -69,6 +69,16 @@ def test_the_next_batch_holds_only_the_probes_that_could_end_the_scan():
     assert rule.probes_to_stop(Counter(eng=6), 1) == 1
 
 
+def test_probes_are_decoded_ahead_only_when_the_round_cannot_end_the_scan():
+    from collections import Counter
+
+    rule = StoppingRule(confidence=0.99, min_probes=8, max_probes=48)
+    assert rule.read_ahead(Counter(), 8, 8) == 0  # eight agreeing votes would stop: decode nothing more yet
+    assert rule.read_ahead(Counter(), 6, 8) == 2  # two probes were pauses: the next round's two
+    assert rule.read_ahead(Counter(eng=6), 2, 8) == 0
+    assert rule.read_ahead(Counter(eng=4, deu=4), 8, 8) > 0
+
+
 @pytest.mark.slow
 def test_a_track_that_needs_two_more_votes_classifies_two_more_probes(tmp_path):
     track = make_track(tmp_path / "mostly_eng.flac", 120, "gt(t\\,10)")  # probe 8 (at 7.4 s) hears 'deu'

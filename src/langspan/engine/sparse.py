@@ -21,8 +21,9 @@ track so short that the probes would cover it anyway, or one whose duration is u
 
 Probes go to the model in batches no larger than a stop could need (``StoppingRule.probes_to_stop``): the first
 holds ``min_probes``, and after 7 of 8 agreeing votes the next holds the 2 that could end the scan, not a whole
-batch of 8. The clips are decoded in the background (frontend/probes.py): every stream's first batch at once,
-while the model loads, then ``PROBE_READ_AHEAD`` beyond each batch while the model classifies it.
+batch of 8; the streams' probes share model calls. The clips are decoded in the background (frontend/probes.py):
+every stream's first batch at once, while the model loads; then, while the model classifies a round, the next
+round's probes — none when this round's agreement would end the scan (``StoppingRule.read_ahead``).
 """
 
 from __future__ import annotations
@@ -46,11 +47,6 @@ from ..options import DetectOptions
 from ..timeline import Timeline
 from .core import ProgressCallback, RestrictedPredictor, SpeechGate, batched
 from .local import detect, effective_options, obtain_classifier
-
-# Probe clips decoded beyond the batch being classified. Batches after the first are only as large as a stop needs
-# (often 1–3 probes), so a deeper read-ahead mostly decodes clips that a stop then throws away, each an ffmpeg
-# process competing with the model for the cores.
-PROBE_READ_AHEAD = 3
 
 
 @dataclass(frozen=True)
@@ -122,11 +118,23 @@ class StoppingRule:
         """How many more probes could let the scan stop: the fewest that would satisfy the rule if they all voted
         for the leader (at least 1, at most ``most``, the batch size). Asking the model for more than that
         classifies windows that a stop would have made unnecessary (each full-size window costs ~0.2 s)."""
-        leader = votes.most_common(1)[0][0] if votes else "leader"
         for extra in range(1, most):
-            if self.satisfied(votes + Counter({leader: extra})):
+            if self.satisfied(_agreeing(votes, extra)):
                 return extra
         return most
+
+    def read_ahead(self, votes: Counter, voting: int, most: int) -> int:
+        """Probes worth decoding while ``voting`` more probes are classified: none if their agreement would end the
+        scan, else what the next round would then ask for. A clip decoded and never classified costs an ffmpeg
+        process competing with the model for the cores."""
+        hoped = _agreeing(votes, voting)
+        return 0 if self.satisfied(hoped) else self.probes_to_stop(hoped, most)
+
+
+def _agreeing(votes: Counter, extra: int) -> Counter:
+    """``votes`` with ``extra`` more votes for the leader."""
+    leader = votes.most_common(1)[0][0] if votes else "leader"
+    return votes + Counter({leader: extra})
 
 
 def scan(
@@ -241,14 +249,14 @@ def _vote(tallies: list[_Tally], options: DetectOptions, classifier: Classifier,
     open_tallies = tallies
     while open_tallies:
         taken = [(tally, tally.clips.take(rule.probes_to_stop(tally.votes, options.batch_size))) for tally in open_tallies]
-        for tally, _ in taken:
-            tally.clips.ask(PROBE_READ_AHEAD)  # decoded while the model classifies this round
         usable = [
             (tally, clip)
             for tally, batch in taken
             for clip in batch
             if len(clip) >= spec.min_samples and gate.has_speech(clip)
         ]
+        for tally, _ in taken:  # decoded while the model classifies this round
+            tally.clips.ask(rule.read_ahead(tally.votes, sum(t is tally for t, _ in usable), options.batch_size))
         for chunk in batched(usable, options.batch_size):
             for (tally, clip), row in zip(chunk, predict([clip for _, clip in chunk]), strict=True):
                 _count_votes(row[None], classifier.labels, tally.votes, tally.sums)
