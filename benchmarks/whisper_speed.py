@@ -10,7 +10,7 @@ Each configuration is the whole command in its own process, timed by this driver
 load, decoding, speech detection, the model, the segmenter, the JSON), rounds alternating A B A B:
 
 - ``ct2``: the faster-whisper folder through CTranslate2 with langspan's defaults (what ``make demo`` runs);
-- suffixes ``-int8`` / ``-fp32`` (``--precision``), ``-tN`` (``--threads N``);
+- suffixes ``-int8`` / ``-fp32`` (``--precision``), ``-tN`` (``--threads N``), ``-rN`` (``--refine-probes N``);
 - ``hf``: the transformers folder (``whisper`` family), fp32 by default.
 
 The realtime factor is the input's duration over the command's wall time. The JSON's ``stats`` say how many
@@ -45,6 +45,8 @@ def command_for(name: str, media: Path, output: Path) -> list[str]:
             command += ["--precision", suffix]
         elif suffix.startswith("t") and suffix[1:].isdigit():
             command += ["--threads", suffix[1:]]
+        elif suffix.startswith("r") and suffix[1:].isdigit():
+            command += ["--refine-probes", suffix[1:]]
         else:
             raise SystemExit(f"unknown configuration suffix {suffix!r} in {name!r}")
     return [*command, "-o", str(output), "-q"]
@@ -71,7 +73,7 @@ def describe(timeline: dict) -> str:
     stats = timeline.get("stats", {})
     return (
         f"{len(spans)} spans, {stats.get('classified_windows')} windows classified "
-        f"(+{stats.get('refinement_windows', 0)} refinement), precision {timeline.get('model', {}).get('precision')}"
+        f"(+{stats.get('refinement_windows', 0)} refinement)"
     )
 
 

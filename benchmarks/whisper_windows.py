@@ -254,6 +254,13 @@ def part_podcasts(hf: WhisperClassifier, known: list[str], count: int, configs: 
     report("one detection per 30 s", "30 s", lambda audio: chunk30(hf, audio))
 
 
+def podcast_classifier(backend: str, hf: WhisperClassifier, options: dict):
+    if backend == "transformers":
+        return hf
+    precision = backend.split("-")[1]
+    return WhisperCT2Classifier(LoadOptions(str(CACHE / "whisper-base-ct2"), precision=precision, **options))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parts", default="windows,podcasts,cost")
@@ -266,6 +273,10 @@ def main() -> None:
     parser.add_argument("--also-full-6", action="store_true", help="add a 30 s-context run with 6 s windows")
     parser.add_argument("--segmenter-window", type=float, default=6.0)
     parser.add_argument("--segmenter", action="append", default=[], help="extra 6 s runs, e.g. switch_penalty=1.5")
+    parser.add_argument(
+        "--podcast-backend", choices=("transformers", "ct2-fp32", "ct2-int8"), default="transformers",
+        help="the classifier of the podcasts part (CTranslate2's posteriors agree with transformers' within 2e-3)",
+    )  # fmt: skip
     args = parser.parse_args()
     parts = args.parts.split(",")
     lengths = [float(x) for x in args.lengths.split(",")]
@@ -286,7 +297,7 @@ def main() -> None:
             pairs = (kv.split("=") for kv in extra.split(","))
             settings = {k: (int(v) if v.isdigit() else float(v)) for k, v in pairs}
             configs.append({"window": args.segmenter_window, "short": short, **settings})
-        part_podcasts(hf, known, args.podcasts, configs)
+        part_podcasts(podcast_classifier(args.podcast_backend, hf, options), known, args.podcasts, configs)
     if "cost" in parts:
         classifiers = {
             "transformers fp32": hf,

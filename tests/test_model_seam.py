@@ -96,3 +96,14 @@ def test_a_hub_model_reports_the_snapshot_commit_it_was_loaded_from(tmp_path):
     code = "import sys; from langspan.models.registry import read_info; print(read_info(sys.argv[1]).revision)"
     result = subprocess.run([sys.executable, "-c", code, repo], env=env, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == hashlib.sha1(repo.encode()).hexdigest()
+
+
+def test_refine_probes_follow_the_family_unless_the_user_sets_them():
+    from langspan import DetectOptions
+    from langspan.models.base import ModelInfo
+
+    whisper_like = ModelInfo("whisper", "m", None, ("eng", "deu"), window=6.0, refine_probes=2)
+    assert DetectOptions().resolved(whisper_like).refine_probes == 2
+    assert DetectOptions(refine_probes=3).resolved(whisper_like).refine_probes == 3
+    assert DetectOptions(refine_probes=0).resolved(whisper_like).refine_probes == 0  # 0 (off) is not "unset"
+    assert DetectOptions().resolved(ModelInfo("wav2vec2", "m", None, ("eng", "deu"))).refine_probes == 3

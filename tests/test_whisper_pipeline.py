@@ -46,6 +46,8 @@ def test_detect_a_three_language_recording(classifier, tmp_path):
     path = write_media(tmp_path / "talk.flac", audio)
     timeline = langspan.detect(path, classifier=classifier)[0]
     assert timeline.options["window"] == classifier.info.window  # the family's default window
+    assert timeline.options["refine_probes"] == 2  # each probe is a 30 s encoder pass: two, not langspan's three
+    assert timeline.stats["refinement_windows"] == 2 * timeline.stats["boundaries_refined"]
     spoken = [span.language for span in timeline.spans if span.language not in ("nonspeech", "und")]
     assert [language for i, language in enumerate(spoken) if i == 0 or spoken[i - 1] != language] == [
         "eng", "spa", "jpn",

@@ -14,6 +14,7 @@ from .errors import UsageError
 from .frontend.windows import WindowSpec
 from .languages import parse_language_list
 from .models.base import DEFAULT_MODEL, SAMPLE_RATE, LoadOptions, ModelInfo
+from .segmentation.refine import REFINE_PROBES
 from .segmentation.segmenter import MIN_CONFIDENCE, MIN_SPAN, SWITCH_PENALTY, SmoothingSegmenter
 
 # Fields that a model family may set when the user leaves them unset, with langspan's own fallback.
@@ -23,6 +24,7 @@ FAMILY_DEFAULTS = {
     "switch_penalty": SWITCH_PENALTY,
     "min_span": MIN_SPAN,
     "min_confidence": MIN_CONFIDENCE,
+    "refine_probes": REFINE_PROBES,
 }
 LOAD_FIELDS = tuple(field.name for field in fields(LoadOptions))
 DENSITIES = ("auto", "dense")
@@ -80,8 +82,9 @@ class DetectOptions:
     alternatives). None = the family's (0.4)."""
     languages: tuple[str, ...] | None = None
     """Expected languages (ISO 639-3; 639-1 and names accepted): posteriors are renormalised over them."""
-    refine_probes: int = 3
-    """Extra windows classified at each change of language to place it within the window; 0 turns this off."""
+    refine_probes: int | None = None
+    """Extra windows classified at each change of language to place it within the window; 0 turns this off.
+    None = the family's (3; 2 for Whisper, whose every window costs a 30 s encoder pass)."""
     density: str = "auto"
     """``auto``: classify a sparse grid of windows and, between two, only where they disagree or are unsure (the
     segmenter's languages come out the same; see engine/density.py); ``dense``: classify every speech window."""
@@ -92,7 +95,7 @@ class DetectOptions:
             raise UsageError(f"--top-k must be at least 1, got {self.top_k}")
         if not 0 <= self.min_speech <= 1:
             raise UsageError(f"--min-speech must be in [0, 1], got {self.min_speech}")
-        if self.refine_probes < 0:
+        if self.refine_probes is not None and self.refine_probes < 0:
             raise UsageError(f"--refine-probes must be at least 0, got {self.refine_probes}")
         if self.density not in DENSITIES:
             raise UsageError(f"--density must be one of {', '.join(DENSITIES)}, got {self.density!r}")

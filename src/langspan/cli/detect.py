@@ -21,6 +21,7 @@ from ..frontend.spool import STDIN_NAME, spooled_stdin
 from ..languages import parse_language_list
 from ..models.base import DEFAULT_MODEL
 from ..options import DetectOptions
+from ..segmentation.refine import REFINE_PROBES
 from ..segmentation.segmenter import MIN_CONFIDENCE, MIN_SPAN, SWITCH_PENALTY
 from ..writers import ALL_FORMATS, WRITERS, Writer
 from .batch import check_batch, ray_settings_for, run_batch
@@ -125,7 +126,8 @@ def detect_command(
         ),
     ] = DEFAULTS.switch_penalty,
     refine_probes: Annotated[
-        int, typer.Option(help="Extra windows per change of language to place it precisely (0: off).")
+        int | None,
+        typer.Option(help=f"Extra windows per change of language to place it precisely (0: off) {FAMILY % REFINE_PROBES}."),
     ] = DEFAULTS.refine_probes,
     density: Annotated[
         str,

@@ -47,6 +47,8 @@ class ModelInfo:
     """Per-family segmenter settings; None keeps langspan's defaults (see segmentation.segmenter)."""
     min_span: float | None = None
     min_confidence: float | None = None
+    refine_probes: int | None = None
+    """Extra windows per change of language (boundary refinement); None keeps langspan's 3."""
 
 
 @runtime_checkable

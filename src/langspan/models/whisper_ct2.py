@@ -8,8 +8,7 @@ window padded to 30 s (``WhisperFeatureExtractor``, the same numbers as the tran
 ``Whisper.detect_language`` returns the softmax over the language tokens after ``<|startoftranscript|>`` —
 exactly the posterior the transformers family computes, which tests/test_whisper_agree.py checks.
 
-Precision: fp32 on the CPU by default (measured faster than CTranslate2's int8 here, see ``AUTO``), int8 on
-request, fp16 on CUDA.
+Precision: int8 on the CPU by default (see ``AUTO``), fp32 on request, fp16 on CUDA.
 """
 
 from __future__ import annotations
@@ -28,11 +27,12 @@ from .whisper_files import ct2_language_tokens, is_local_or_cached, looks_like_c
 FAMILY_NAME = "whisper-ct2"
 # The same network as the transformers family, so the same measured defaults (see whisper.py).
 DEFAULTS = WHISPER_DEFAULTS
-# langspan precision → CTranslate2 compute type. ``auto`` is fp16 on CUDA and fp32 on CPU: on the development
-# machine (AMD EPYC with AVX-512 VNNI) CTranslate2's int8 ran whisper-base 1.4–2.3x *slower* than its fp32
-# (docs/benchmarks.md, "Whisper windows"), though both agree; ``--precision int8`` asks for it explicitly.
+# langspan precision → CTranslate2 compute type. ``auto`` is fp16 on CUDA and int8 on CPU: on the quiet development
+# host (AMD EPYC, AVX-512 VNNI) whole `langspan detect` runs with whisper-base were 1.21x faster in int8 than in
+# fp32, with the same timeline quality (docs/benchmarks.md, "Whisper timelines at speed"). An earlier measurement
+# had int8 1.4–2.3x *slower*, taken at load average ≈ 9 with CTranslate2's default of 4 threads on 2 shared cores.
 COMPUTE_TYPES = {"fp32": "float32", "int8": "int8", "fp16": "float16", "bf16": "bfloat16"}
-AUTO = {"cpu": "fp32", "cuda": "fp16"}
+AUTO = {"cpu": "int8", "cuda": "fp16"}
 INSTALL_HINT = "pip install 'langspan[ctranslate2]'"
 
 

@@ -30,10 +30,15 @@ MIN_PROBE_SHARE = 0.5
 Probe = Callable[[Sequence[tuple[float, float]]], "np.ndarray | None"]
 
 
+# Probes per change of language: each is one more classified window; three place a change within a fraction of
+# the window on the segmenter simulation (docs/benchmarks.md). A model family may choose fewer (ModelInfo).
+REFINE_PROBES = 3
+
+
 class BoundaryRefiner:
     """A ``refine`` callback for ``SmoothingSegmenter``: ``probes`` extra windows per language change."""
 
-    def __init__(self, probe: Probe, window: float, probes: int = 3) -> None:
+    def __init__(self, probe: Probe, window: float, probes: int = REFINE_PROBES) -> None:
         self.probe = probe
         self.window = window
         self.probes = probes
