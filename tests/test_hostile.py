@@ -28,7 +28,7 @@ from conftest import ffmpeg_path
 from hostile_corpus import CASES, SECRET_TOKEN, Case, Refused, hls, secret_media, tone, wav_bytes
 from langspan import detect
 from langspan.cli import app
-from langspan.frontend import media
+from langspan.frontend import ffmpeg_tools, media
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = str(ROOT / "fixtures" / "tiny-lid")
@@ -342,7 +342,7 @@ def test_protocol_fence_holds_even_if_a_playlist_got_through(server, tmp_path: P
     secret = secret_media(tmp_path)
     (www / "list.m3u8").write_text(hls(lambda folder: f"file:{secret}")(tmp_path))
     with_hls = media.allowed_formats() + ",hls"
-    monkeypatch.setattr(media, "allowed_formats", lambda: with_hls)
+    monkeypatch.setattr(ffmpeg_tools, "allowed_formats", lambda: with_hls)  # what ffmpeg_input consults
     result = run_detect("--allow-url", f"{base}/list.m3u8")
     cause = r"refused: the input tried to open a file: URL, which langspan does not allow"
     assert_refused(result, f"{base}/list.m3u8", cause)

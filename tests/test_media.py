@@ -5,7 +5,7 @@ import pytest
 
 from conftest import MEDIA
 from langspan.errors import FFmpegNotFound, MediaError
-from langspan.frontend import media
+from langspan.frontend import ffmpeg_tools, media
 
 
 def test_probe_lists_audio_streams_with_their_tags():
@@ -98,7 +98,7 @@ def test_decode_array_resamples_and_downmixes():
 
 
 def test_bundled_static_build_ships_both_binaries():
-    binaries = media._bundled_binaries()
+    binaries = ffmpeg_tools._bundled_binaries()
     assert binaries is not None
     for binary in (binaries.ffmpeg, binaries.ffprobe):
         out = subprocess.run([binary, "-version"], capture_output=True, text=True, check=True).stdout
@@ -106,7 +106,7 @@ def test_bundled_static_build_ships_both_binaries():
 
 
 def test_falls_back_to_the_bundled_build_without_system_ffmpeg(monkeypatch):
-    monkeypatch.setattr(media.shutil, "which", lambda name: None)
+    monkeypatch.setattr(ffmpeg_tools.shutil, "which", lambda name: None)
     media.find_ffmpeg.cache_clear()
     try:
         binaries = media.find_ffmpeg()
@@ -117,8 +117,8 @@ def test_falls_back_to_the_bundled_build_without_system_ffmpeg(monkeypatch):
 
 
 def test_no_ffmpeg_at_all_says_how_to_install(monkeypatch):
-    monkeypatch.setattr(media.shutil, "which", lambda name: None)
-    monkeypatch.setattr(media, "_bundled_binaries", lambda: None)
+    monkeypatch.setattr(ffmpeg_tools.shutil, "which", lambda name: None)
+    monkeypatch.setattr(ffmpeg_tools, "_bundled_binaries", lambda: None)
     media.find_ffmpeg.cache_clear()
     try:
         with pytest.raises(FFmpegNotFound, match="apt-get install ffmpeg"):
