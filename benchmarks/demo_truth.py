@@ -15,9 +15,8 @@ import itertools
 import json
 from pathlib import Path
 
-from langspan.engine.local import detect
+from langspan.engine.local import detect, load_classifier
 from langspan.languages import NONSPEECH
-from langspan.models.wav2vec2 import HFClassifier
 from langspan.options import DetectOptions
 from langspan.segmentation.segmenter import MergeSegmenter
 
@@ -40,7 +39,7 @@ def main() -> None:
     args = parser.parse_args()
     truth_path = args.media.with_suffix(".truth.json")
     truth = json.loads(truth_path.read_text())["streams"][0]["spans"]
-    classifier = HFClassifier(args.model, device="cpu")
+    classifier = load_classifier(DetectOptions(model=args.model, device="cpu"))  # any family (whisper-base too)
     (timeline,) = detect(args.media, DetectOptions(model=args.model, include_windows=True), classifier=classifier)
     (grid,) = detect(args.media, DetectOptions(model=args.model, refine_probes=0), classifier=classifier)
     naive = MergeSegmenter()(list(timeline.windows or ()), timeline.labels)  # the same windows, merged naively
