@@ -10,7 +10,8 @@ Each configuration is the whole command in its own process, timed by this driver
 load, decoding, speech detection, the model, the segmenter, the JSON), rounds alternating A B A B:
 
 - ``ct2``: the faster-whisper folder through CTranslate2 with langspan's defaults (what ``make demo`` runs);
-- suffixes ``-int8`` / ``-fp32`` (``--precision``), ``-tN`` (``--threads N``), ``-rN`` (``--refine-probes N``);
+- suffixes ``-int8`` / ``-fp32`` (``--precision``), ``-tN`` (``--threads N``), ``-rN`` (``--refine-probes N``),
+  ``-bN`` (``--batch-size N``);
 - ``hf``: the transformers folder (``whisper`` family), fp32 by default.
 
 The realtime factor is the input's duration over the command's wall time. The JSON's ``stats`` say how many
@@ -47,6 +48,8 @@ def command_for(name: str, media: Path, output: Path) -> list[str]:
             command += ["--threads", suffix[1:]]
         elif suffix.startswith("r") and suffix[1:].isdigit():
             command += ["--refine-probes", suffix[1:]]
+        elif suffix.startswith("b") and suffix[1:].isdigit():
+            command += ["--batch-size", suffix[1:]]
         else:
             raise SystemExit(f"unknown configuration suffix {suffix!r} in {name!r}")
     return [*command, "-o", str(output), "-q"]

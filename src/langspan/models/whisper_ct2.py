@@ -34,6 +34,11 @@ DEFAULTS = WHISPER_DEFAULTS
 COMPUTE_TYPES = {"fp32": "float32", "int8": "int8", "fp16": "float16", "bf16": "bfloat16"}
 AUTO = {"cpu": "int8", "cuda": "fp16"}
 INSTALL_HINT = "pip install 'langspan[ctranslate2]'"
+# On the CPU, CTranslate2 runs Whisper's encoder faster one window at a time than in a batch (the attention
+# activations of eight 30 s inputs outgrow the caches): whole 10-minute runs on the quiet development host at 9.68x
+# realtime with batches of 8, 10.89x with 2, 11.07x with 1 (docs/benchmarks.md). The engine's batches are split
+# here; a GPU gets them whole.
+CPU_ENCODER_BATCH = 1
 
 
 class WhisperCT2Family:
@@ -102,7 +107,11 @@ class WhisperCT2Classifier:
         )["input_features"]
         if self.short_context:  # CTranslate2's encoder takes any even number of frames up to 3,000
             features = features[..., : context_frames(max(len(samples) for samples in batch), features.shape[-1])]
-        results = self.model.detect_language(self._storage.from_array(np.ascontiguousarray(features, np.float32)))
+        step = CPU_ENCODER_BATCH if self.device == "cpu" else len(batch)
+        results = []
+        for first in range(0, len(batch), step):
+            part = np.ascontiguousarray(features[first : first + step], np.float32)
+            results += self.model.detect_language(self._storage.from_array(part))
         for row, pairs in enumerate(results):
             for token, probability in pairs:
                 column = self.index.get(token)
