@@ -128,17 +128,24 @@ def make_pool(folder: Path) -> tuple[list[Path], list[Path]]:
 def make_media(path: Path, seconds: float, work: Path) -> dict:
     """An MP3 of ``seconds`` with ~85% speech and ~15% pauses and music, assembled by ffmpeg's concat demuxer."""
     speech, other = make_pool(work)
+    non_speech = concat_list(work / "list.txt", speech, other, seconds, seed=0)
+    ffmpeg("-f", "concat", "-safe", "0", "-i", str(work / "list.txt"), "-t", str(seconds), "-b:a", "96k", str(path))
+    return {"seconds": _duration(path), "non_speech_share": non_speech}
+
+
+def concat_list(listing: Path, speech: list[Path], other: list[Path], seconds: float, seed: object) -> float:
+    """Write an ffmpeg concat list of at least ``seconds``: random speech clips, and a pause or music clip whenever
+    those are under 15% of what is listed so far. Returns their share."""
     durations = {clip: _duration(clip) for clip in speech + other}
-    rng = random.Random(0)
-    listing, total, non_speech = [], 0.0, 0.0
+    rng = random.Random(seed)
+    lines, total, non_speech = [], 0.0, 0.0
     while total < seconds:
         clip = rng.choice(other) if non_speech < 0.15 * total else rng.choice(speech)
-        listing.append(f"file '{clip}'")
+        lines.append(f"file '{clip}'")
         total += durations[clip]
         non_speech += durations[clip] if clip in other else 0
-    (work / "list.txt").write_text("\n".join(listing) + "\n")
-    ffmpeg("-f", "concat", "-safe", "0", "-i", str(work / "list.txt"), "-t", str(seconds), "-b:a", "96k", str(path))
-    return {"seconds": _duration(path), "non_speech_share": round(non_speech / total, 3)}
+    listing.write_text("\n".join(lines) + "\n")
+    return round(non_speech / total, 3)
 
 
 def _duration(path: Path) -> float:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import shutil
 import statistics
 import subprocess
@@ -45,15 +44,7 @@ def make_track(path: Path, language: str, seconds: float, work: Path) -> None:
     """``seconds`` of one language's clips (both speeds) with ~15% pauses and music, as a stereo WAV."""
     speech, other = speed.make_pool(work)
     speech = [clip for clip in speech if clip.name.startswith(language)]
-    durations = {clip: speed._duration(clip) for clip in speech + other}
-    rng = random.Random(language)
-    listing, total, non_speech = [], 0.0, 0.0
-    while total < seconds:
-        clip = rng.choice(other) if non_speech < 0.15 * total else rng.choice(speech)
-        listing.append(f"file '{clip}'")
-        total += durations[clip]
-        non_speech += durations[clip] if clip in other else 0
-    (work / f"{language}.txt").write_text("\n".join(listing) + "\n")
+    speed.concat_list(work / f"{language}.txt", speech, other, seconds, seed=language)
     speed.ffmpeg("-f", "concat", "-safe", "0", "-i", str(work / f"{language}.txt"), "-t", str(seconds), str(path))
 
 
