@@ -168,3 +168,18 @@ def test_scan_prints_one_json_line_per_stream():
 def test_scan_rejects_a_bad_rule_before_loading_the_model():
     result = run("scan", MEDIA / "tone.wav", "--model", "no-such/model", "--confidence", "2")
     assert result.exit_code == 2 and "confidence" in result.stderr
+
+
+@pytest.mark.parametrize(("asked", "ran"), [("auto", "fp32"), ("int8", "int8")])
+def test_the_json_says_which_precision_ran(asked, ran, tmp_path):
+    import jsonschema
+    from importlib import resources
+
+    out = tmp_path / "tone.json"
+    result = run("detect", MEDIA / "tone.wav", *MODEL, "--precision", asked, "--no-cache", "-o", out, "-q")
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(out.read_text())
+    assert document["options"]["precision"] == asked  # what was asked for…
+    assert document["model"]["precision"] == ran  # …and what ran: auto keeps a tiny model in fp32
+    schema = json.loads(resources.files("langspan").joinpath("schema/timeline.schema.json").read_text())
+    jsonschema.validate(document, schema)

@@ -105,6 +105,9 @@ class Timeline:
     labels: tuple[str, ...] = ()
     windows: tuple[WindowResult, ...] | None = field(default=None, compare=False)
     stats: dict[str, Any] = field(default_factory=dict, compare=False)
+    precision: str | None = field(default=None, compare=False)
+    """The precision the model really ran in (``int8`` when ``auto`` chose it); None when the classifier does not
+    say (a classifier of your own)."""
 
     def languages(self) -> list[str]:
         """Distinct span languages in order of first appearance."""

@@ -257,6 +257,7 @@ def build_timeline(
         labels=tuple(classifier.labels),
         windows=tuple(stage.kept) if options.include_windows else None,
         stats=stage.stats(duration),
+        precision=getattr(classifier, "precision", None),
     )
 
 

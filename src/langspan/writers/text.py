@@ -5,7 +5,7 @@ JSON schema (``schema/timeline.schema.json``, version ``SCHEMA_VERSION``)::
 
     {"schema": "langspan.timeline", "schema_version": 1,
      "source": "talk.mp4", "stream": 1, "duration": 61.48,
-     "model": {"id": "facebook/mms-lid-256", "revision": "<commit or null>"},
+     "model": {"id": "facebook/mms-lid-256", "revision": "<commit or null>", "precision": "int8"},
      "options": {...every DetectOptions field...},
      "spans": [{"start": 0.0, "end": 12.0, "language": "eng", "name": "English", "confidence": 0.91,
                 "alternatives": [{"language": "eng", "name": "English", "probability": 0.91}, ...]}],
@@ -44,7 +44,7 @@ def timeline_document(timeline: Timeline) -> dict[str, Any]:
         "source": timeline.source,
         "stream": timeline.stream,
         "duration": round(timeline.duration, 3),
-        "model": {"id": timeline.model, "revision": timeline.revision},
+        "model": model_document(timeline),
         "options": timeline.options,
         "spans": [span.to_dict() for span in timeline.spans],
     }
@@ -53,6 +53,15 @@ def timeline_document(timeline: Timeline) -> dict[str, Any]:
     if timeline.windows is not None:
         top_k = int(timeline.options.get("top_k", 3))
         document["windows"] = [window.to_dict(timeline.labels, top_k) for window in timeline.windows]
+    return document
+
+
+def model_document(timeline: Timeline) -> dict[str, Any]:
+    """The model's id and revision, and the precision it ran in when the classifier says (``options.precision``
+    echoes what was asked for, often ``auto``)."""
+    document: dict[str, Any] = {"id": timeline.model, "revision": timeline.revision}
+    if timeline.precision is not None:
+        document["precision"] = timeline.precision
     return document
 
 
