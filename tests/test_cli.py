@@ -172,8 +172,9 @@ def test_scan_rejects_a_bad_rule_before_loading_the_model():
 
 @pytest.mark.parametrize(("asked", "ran"), [("auto", "fp32"), ("int8", "int8")])
 def test_the_json_says_which_precision_ran(asked, ran, tmp_path):
-    import jsonschema
     from importlib import resources
+
+    import jsonschema
 
     out = tmp_path / "tone.json"
     result = run("detect", MEDIA / "tone.wav", *MODEL, "--precision", asked, "--no-cache", "-o", out, "-q")
