@@ -5,11 +5,13 @@ Exit codes: 0 success, 1 an input or output failed, 2 usage error, 3 ``tag --che
 130 interrupted.
 
 This module holds the typer ``app`` (the ``langspan`` entry point) and registers the commands, which live in
-``cli_detect`` (detect, scan), ``cli_tag`` (tag) and here (languages); what they share is in ``cli_common``.
+``detect.py``, ``scan.py``, ``tag.py``, ``chapters.py``, ``split.py``, ``serve.py`` and here (languages); what they
+share is in ``common.py``.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -41,13 +43,28 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
+    ctx: typer.Context,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
     ] = False,
 ) -> None:
     """Which language is spoken, when, and on which audio track."""
     _quiet_transformers()
+    if ctx.invoked_subcommand in TORCH_COMMANDS and "--help" not in sys.argv[1:]:
+        _import_torch()
     end_of_startup()  # the command starts: its own Ctrl-C handling takes over (see langspan._entry)
+
+
+# Commands that run a model or the speech detector, i.e. import torch anyway (not `languages`, which reads a config).
+TORCH_COMMANDS = frozenset({"detect", "scan", "tag", "chapters", "split", "serve"})
+
+
+def _import_torch() -> None:
+    """Import torch while start-up's Ctrl-C handler (exit 130 at once) is in place. torch's import runs C++ that
+    calls back into Python; a KeyboardInterrupt raised inside such a callback cannot cross the C++ frames and the
+    process aborts (SIGABRT, "terminate called after throwing pybind11::error_already_set": caught by
+    tests/test_startup_interrupt.py when Ctrl-C landed there). The commands import it a moment later anyway."""
+    import torch  # noqa: F401
 
 
 def _quiet_transformers() -> None:
