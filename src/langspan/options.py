@@ -132,6 +132,10 @@ class DetectOptions:
         return SmoothingSegmenter(top_k=self.top_k, **self._family_settings("switch_penalty", "min_span",
                                                                              "min_confidence"))  # fmt: skip
 
+    def boundary_probes(self) -> int:
+        """Extra windows per change of language: the user's, else the family's, else langspan's."""
+        return int(self._family_settings("refine_probes")["refine_probes"])
+
     def window_spec(self) -> WindowSpec:
         geometry = self._family_settings("window", "hop")
         return WindowSpec(min_window=self.min_window, sample_rate=SAMPLE_RATE, **geometry)

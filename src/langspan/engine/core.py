@@ -24,7 +24,7 @@ from ..frontend.windows import Window, WindowSpec, iter_windows
 from ..languages import label_indices
 from ..models.base import Classifier
 from ..options import DetectOptions
-from ..segmentation.refine import REFINE_PROBES, AudioBuffer, BoundaryRefiner, ClassifierProbe
+from ..segmentation.refine import AudioBuffer, BoundaryRefiner, ClassifierProbe
 from ..segmentation.segmenter import MAX_LAG, restrict
 from ..timeline import Span, Timeline, WindowResult, options_to_dict
 from .density import AdaptiveDensity, grid_stride
@@ -143,8 +143,9 @@ class WindowStage:
         self.block_size = options.batch_size * (stride * AUTO_BLOCK_BATCHES if stride > 1 else 1)
         # Probes need recent audio only: as far back as a change of language can still be undecided.
         self.audio = AudioBuffer(refine_history(options, spec, self.block_size), spec.sample_rate)
-        probes = options.refine_probes if options.refine_probes is not None else REFINE_PROBES
-        self.refiner = BoundaryRefiner(ClassifierProbe(self.predict, self.audio), spec.window, probes)
+        self.refiner = BoundaryRefiner(
+            ClassifierProbe(self.predict, self.audio), spec.window, options.boundary_probes()
+        )
         self.kept: list[WindowResult] = []  # every result, only with include_windows
         self.windows = self.classified = self.inferred = 0
 
