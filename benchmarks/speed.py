@@ -447,6 +447,11 @@ def run_config(name: str, args: argparse.Namespace, model_dir: Path, media_path:
     return {**json.loads(lines[-1][len("RESULT ") :]), "process_s": process_seconds}
 
 
+def measure_machine(model_dir: Path) -> dict:
+    """The machine (CPU, one FFN block's rates, versions) measured in a child process, as the benchmarks print it."""
+    return run_config("machine", argparse.Namespace(naive_seconds=None, small=False), model_dir, model_dir.parent)
+
+
 def ceiling_share(result: dict, machine: dict | None) -> str:
     """The run's model work per second as a share of the FFN block's rate in the same precision on this host."""
     precision = result.get("precision") or ("fp32" if "naive" in result.get("name", "") else None)

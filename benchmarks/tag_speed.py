@@ -160,7 +160,7 @@ def main() -> None:
         make_input(media, args.seconds)
         print(f"made {media.name} ({media.stat().st_size / 2**20:.0f} MB) in {time.perf_counter() - start:.0f} s")
     print(f"load average at start: {os.getloadavg()}", flush=True)
-    print("machine: " + json.dumps(speed.run_config("machine", speed_args(), model_dir, media)), flush=True)
+    print("machine: " + json.dumps(speed.measure_machine(model_dir)), flush=True)
     times: dict[str, list[float]] = {name: [] for name in args.configs.split(",")}
     for round_ in range(args.repeats):
         for name, values in times.items():
@@ -173,10 +173,6 @@ def main() -> None:
             f"{name:>16}: median {statistics.median(values):.2f} s of {len(values)} ({', '.join(f'{v:.2f}' for v in values)})"
         )
     print(f"load average at end: {os.getloadavg()}")
-
-
-def speed_args() -> argparse.Namespace:
-    return argparse.Namespace(naive_seconds=None, small=False)
 
 
 if __name__ == "__main__":

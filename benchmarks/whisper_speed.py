@@ -96,8 +96,7 @@ def main() -> None:
         print(f"generated {media.name}: {speed.make_media(media, args.seconds, Path(tempfile.mkdtemp(dir=args.keep)))}")
     duration = speed._duration(media)
     print(f"load average at start: {os.getloadavg()}", flush=True)
-    machine_args = argparse.Namespace(naive_seconds=None, small=False)
-    print("machine: " + json.dumps(speed.run_config("machine", machine_args, args.keep / "model-full", media)))
+    print("machine: " + json.dumps(speed.measure_machine(args.keep / "model-full")))
     times: dict[str, list[float]] = {name: [] for name in args.configs.split(",")}
     for round_ in range(args.repeats):
         for name, values in times.items():
